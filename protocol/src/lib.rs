@@ -1,0 +1,27 @@
+//! The Chorus wire and bus contract as plain Rust types and rules: no I/O, no async.
+//!
+//! Everything the bridge, the workers and the tests must agree on lives here, so a
+//! change to the contract is a change to one crate (and to `PROTOCOL.md` beside it).
+//!
+//! # Layout
+//! - [`frame`]: client ⇄ bridge frames (`sub`, `pub`, `msg`, `err`, …) and their encoding.
+//! - [`error`]: the error codes an `err` frame (or a worker's `Chorus-Error`) carries.
+//! - [`close`]: the one table of connection close codes and whether to reconnect.
+//! - [`subject`]: subject and pattern grammar, NATS wildcard matching and coverage.
+//! - [`policy`]: what each namespace may subscribe, publish and request.
+//! - [`identity`]: who a connection is (user id, name, namespace).
+//! - [`headers`]: the NATS header names the bridge stamps on what it forwards.
+//! - [`envfile`]: the optional `CHORUS_CONFIG` file format (`KEY=value` lines).
+
+pub mod close;
+pub mod envfile;
+pub mod error;
+pub mod frame;
+pub mod headers;
+pub mod identity;
+pub mod policy;
+pub mod subject;
+
+pub use close::CloseCode;
+pub use error::ErrorCode;
+pub use identity::{Identity, Namespace};
