@@ -1,0 +1,34 @@
+//! Test support shared by every Chorus crate's integration tests: real servers, isolated.
+//!
+//! Chorus tests talk to a real `nats-server` (with JetStream) and a real Postgres. Each test
+//! gets its own server on free ports with a temporary store, and its own freshly created
+//! database, so tests run in parallel and leave nothing behind.
+//!
+//! ```no_run
+//! # async fn demo() {
+//! let nats = chorus_testkit::NatsServer::start().await;
+//! let db = chorus_testkit::TestDb::create().await;
+//! println!("{} {}", nats.url(), db.url());
+//! # }
+//! ```
+//!
+//! # Layout
+//!
+//! * [`nats`]: [`NatsServer`], one private nats-server process: start, restart on the same
+//!   ports and store, stop, read its monitoring endpoints; killed and cleaned up on drop.
+//! * [`bin`]: [`nats_server_bin`], which nats-server binary to run (and refusing a too-old one).
+//! * [`http`]: the few lines of HTTP/1.0 that reading a monitoring endpoint needs.
+//! * [`postgres`]: [`TestDb`], a fresh uniquely named database, dropped on drop.
+//! * [`error`]: [`Error`], everything that can go wrong here. The public constructors panic
+//!   with it (they are for tests); the `try_` variants return it.
+
+pub mod bin;
+pub mod error;
+pub mod http;
+pub mod nats;
+pub mod postgres;
+
+pub use bin::nats_server_bin;
+pub use error::Error;
+pub use nats::{NatsOptions, NatsServer};
+pub use postgres::TestDb;

@@ -1,0 +1,146 @@
+//! Starts the bridge on bound listeners and stops it gracefully: stop accepting, close every
+//! connection "going away", give them a grace period to drain, flush NATS.
+
+use crate::auth::Authenticator;
+use crate::config::Config;
+use crate::fanout::{ConnId, Fanout};
+use crate::limits::ConnSlots;
+use crate::metrics::Metrics;
+use crate::sessions::Sessions;
+use crate::writer::WriterConfig;
+use crate::{http, ids, tcp};
+use chorus_protocol::CloseCode;
+use chorus_protocol::frame::Limits;
+use chorus_protocol::policy::Policy;
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// The bridge's listeners, bound by the caller (tests bind port 0).
+#[derive(Debug)]
+pub struct Listeners {
+    /// HTTP: WebSocket endpoints, health, metrics, static files.
+    pub http: TcpListener,
+    /// TCP line protocol, if enabled.
+    pub tcp: Option<TcpListener>,
+}
+
+/// State every connection of this bridge shares.
+pub struct Shared {
+    /// Settings.
+    pub config: Config,
+    /// The limits announced in `welcome`, derived once from `config`.
+    pub limits: Limits,
+    /// Who may do what.
+    pub policy: Policy,
+    /// The bus.
+    pub nats: async_nats::Client,
+    /// Subject → sockets.
+    pub fanout: Fanout,
+    /// Welcomed sessions.
+    pub sessions: Sessions,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// The connection cap.
+    pub slots: Arc<ConnSlots>,
+    /// Cancelled when the bridge begins to shut down.
+    pub shutdown: CancellationToken,
+    /// Connection handlers, to wait for on shutdown.
+    pub tasks: TaskTracker,
+    /// Token verification.
+    pub auth: Authenticator,
+    /// A random id for this bridge process; prefixes connection ids.
+    pub bridge_id: String,
+    /// The next connection number.
+    next_conn: AtomicU64,
+}
+
+impl Shared {
+    /// A fresh connection number.
+    pub fn next_conn_id(&self) -> ConnId {
+        self.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// How writers pace themselves.
+    pub fn writer_config(&self) -> WriterConfig {
+        let ms = Duration::from_millis;
+        WriterConfig {
+            batch: self.config.write_batch.max(1),
+            write_timeout: ms(self.config.write_timeout_ms),
+            ping_interval: ms(self.config.ping_interval_ms),
+            pong_timeout: ms(self.config.pong_timeout_ms),
+        }
+    }
+}
+
+/// Why the bridge could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum BridgeError {
+    /// A listener failed.
+    #[error("listener: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Runs the bridge until `shutdown` resolves, then shuts down gracefully.
+pub async fn run(
+    listeners: Listeners,
+    nats: async_nats::Client,
+    config: Config,
+    policy: Policy,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), BridgeError> {
+    let metrics = Arc::new(Metrics::new());
+    let limits = Limits {
+        max_frame_bytes: config.max_frame_bytes,
+        max_subs: config.max_subs,
+        rate_per_sec: config.rate_per_sec,
+        rate_burst: config.rate_burst.max(config.rate_per_sec),
+        max_req_timeout_ms: config.max_req_timeout_ms,
+    };
+    let shared = Arc::new(Shared {
+        fanout: Fanout::new(nats.clone(), metrics.clone()),
+        slots: ConnSlots::new(config.max_connections, metrics.clone()),
+        sessions: Sessions::default(),
+        shutdown: CancellationToken::new(),
+        tasks: TaskTracker::new(),
+        auth: Authenticator,
+        bridge_id: ids::random_hex(4),
+        next_conn: AtomicU64::new(1),
+        limits,
+        metrics,
+        policy,
+        nats,
+        config,
+    });
+
+    let mut accept = tokio::task::JoinSet::new();
+    accept.spawn(http::serve(listeners.http, shared.clone()));
+    if let Some(listener) = listeners.tcp {
+        accept.spawn(tcp::serve(listener, shared.clone()));
+    }
+
+    shutdown.await;
+    tracing::info!(connections = shared.slots.open(), "shutting down");
+    shared.shutdown.cancel();
+    accept.join_all().await;
+    shared.sessions.close_all(CloseCode::GoingAway);
+    shared.tasks.close();
+    let grace = Duration::from_millis(shared.config.shutdown_grace_ms);
+    if tokio::time::timeout(grace, shared.tasks.wait()).await.is_err() {
+        tracing::warn!(left = shared.slots.open(), "connections still open after the grace period");
+    }
+    let _ = shared.nats.flush().await;
+    Ok(())
+}
+
+/// Backs off after a failed `accept` (e.g. out of file descriptors) instead of spinning.
+pub(crate) async fn accept_backoff(failures: &mut u32) {
+    *failures = (*failures + 1).min(10);
+    let wait = Duration::from_millis(5u64 << (*failures).min(8));
+    tracing::warn!(wait_ms = wait.as_millis() as u64, "accept failed; backing off");
+    tokio::time::sleep(wait).await;
+}

@@ -1,0 +1,39 @@
+//! Serves the static web app from `CHORUS_WEB_DIR`, so a laptop needs one port. Only plain
+//! files under that directory; `..` and hidden paths are refused.
+
+use crate::http::{Body, text};
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::{Response, StatusCode, header};
+use std::path::Path;
+
+/// The file at `path` under `dir` (`/` is `index.html`).
+pub async fn serve(dir: &Path, path: &str) -> Response<Body> {
+    let rel = path.trim_start_matches('/');
+    let rel = if rel.is_empty() || rel.ends_with('/') { format!("{rel}index.html") } else { rel.to_string() };
+    if rel.split('/').any(|part| part.is_empty() || part.starts_with('.')) {
+        return text(StatusCode::NOT_FOUND, "not found\n");
+    }
+    match tokio::fs::read(dir.join(&rel)).await {
+        Ok(bytes) => Response::builder()
+            .header(header::CONTENT_TYPE, content_type(&rel))
+            .header(header::CACHE_CONTROL, "no-cache")
+            .body(Full::new(Bytes::from(bytes)))
+            .expect("static response parts are valid"),
+        Err(_) => text(StatusCode::NOT_FOUND, "not found\n"),
+    }
+}
+
+fn content_type(path: &str) -> &'static str {
+    match path.rsplit('.').next().unwrap_or("") {
+        "html" => "text/html; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "json" => "application/json",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "ico" => "image/x-icon",
+        "wasm" => "application/wasm",
+        _ => "application/octet-stream",
+    }
+}
