@@ -94,8 +94,17 @@ pub async fn run<Src: Source, Snk: Sink>(shared: Arc<Shared>, mut source: Src, m
     ctl.end();
     session.leave_all().await;
     shared.sessions.remove(conn);
+    if ctl.code().is_some() {
+        // Keep reading (and discarding) while the close goes out: closing a socket with
+        // unread input makes the kernel reset it, and the client would lose our reason.
+        let drain = async { while !matches!(source.next().await, Inbound::Closed | Inbound::TooLarge) {} };
+        let _ = tokio::time::timeout(LINGER, drain).await;
+    }
     let _ = writer.await;
 }
+
+/// How long a closed connection's input is drained so the close reason reaches the client.
+const LINGER: Duration = Duration::from_secs(2);
 
 /// The identity to run as, and a first frame to handle after `welcome` (a client that
 /// skipped `auth` on a token-optional endpoint). `Err(None)`: the client left.

@@ -40,7 +40,7 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
             .with_interval(Duration::from_secs(10));
         let _ = socket2::SockRef::from(&stream).set_tcp_keepalive(&keepalive);
         let (rd, wr) = stream.into_split();
-        let source = LineSource { rd, buf: BytesMut::new(), max: shared.config.max_frame_bytes };
+        let source = LineSource { rd, buf: BytesMut::new(), max: shared.config.max_frame_bytes, discarding: false };
         let sink = LineSink { wr, buf: Vec::new() };
         let hs = Handshake { entry: Entry::Default, token: None };
         shared.tasks.spawn(session::run(shared.clone(), source, sink, hs));
@@ -54,12 +54,24 @@ pub struct LineSource {
     buf: BytesMut,
     /// The frame limit, excluding the line ending.
     max: usize,
+    /// Skipping the rest of an oversize line (after reporting it once).
+    discarding: bool,
 }
 
 impl Source for LineSource {
     async fn next(&mut self) -> Inbound {
         loop {
-            if let Some(pos) = self.buf.iter().position(|&b| b == b'\n') {
+            let newline = self.buf.iter().position(|&b| b == b'\n');
+            if self.discarding {
+                match newline {
+                    Some(pos) => {
+                        let _ = self.buf.split_to(pos + 1);
+                        self.discarding = false;
+                        continue;
+                    }
+                    None => self.buf.clear(),
+                }
+            } else if let Some(pos) = newline {
                 let mut line = self.buf.split_to(pos + 1);
                 line.truncate(pos);
                 if line.last() == Some(&b'\r') {
@@ -72,11 +84,13 @@ impl Source for LineSource {
                     continue;
                 }
                 return Inbound::Frame(Bytes::from(line));
-            }
-            // Room for the frame plus "\r"; anything longer without a newline is too large.
-            if self.buf.len() > self.max + 1 {
+            } else if self.buf.len() > self.max + 1 {
+                // Room for the frame plus "\r"; longer without a newline is too large.
+                self.buf.clear();
+                self.discarding = true;
                 return Inbound::TooLarge;
             }
+
             self.buf.reserve(1024.min(self.max + 2 - self.buf.len()).max(1));
             match self.rd.read_buf(&mut self.buf).await {
                 Ok(0) | Err(_) => return Inbound::Closed,

@@ -76,7 +76,17 @@ pub async fn run<S: Sink>(mut sink: S, mut rx: mpsc::Receiver<Frame>, ctl: Arc<C
             }
         }
     }
-    if let Some(code) = ctl.code() {
-        let _ = timeout(cfg.write_timeout, sink.close(code)).await;
+    let Some(code) = ctl.code() else { return };
+    // What was already queued (an `err` saying why, replies) goes out before the close,
+    // unless the queue filling up is the very reason for closing.
+    if code != CloseCode::SlowConsumer {
+        batch.clear();
+        while let Ok(frame) = rx.try_recv() {
+            batch.push(frame);
+        }
+        if !batch.is_empty() && !matches!(timeout(cfg.write_timeout, sink.send_batch(&batch)).await, Ok(Ok(()))) {
+            return;
+        }
     }
+    let _ = timeout(cfg.write_timeout, sink.close(code)).await;
 }

@@ -1,0 +1,294 @@
+//! The bridge's test harness: a real nats-server (from `chorus-testkit`) and a real bridge
+//! in-process on port 0, plus small WebSocket and TCP clients that speak the wire contract.
+#![allow(dead_code)]
+
+use chorus_bridge::{Config, Listeners};
+use chorus_protocol::policy::Policy;
+use chorus_testkit::NatsServer;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio::time::timeout;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode as WsCloseCode;
+use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// How long any single expected event may take before a test fails.
+pub const WAIT: Duration = Duration::from_secs(15);
+
+/// The policy tests run under: the default one plus `test.>` for everybody.
+pub const TEST_POLICY: &str = r#"{
+  "guest":   {"sub": ["user.{self}.>", "chat.lobby", "test.>"], "pub": ["test.>"], "req": ["svc.accounts.login", "test.>"]},
+  "private": {"sub": ["user.{self}.>", "chat.lobby", "test.>"], "pub": ["test.>"], "req": ["svc.*.*", "test.>"]}
+}"#;
+
+/// A nats-server and a bridge in front of it.
+pub struct Harness {
+    /// The real nats-server.
+    pub nats: NatsServer,
+    /// The bridge's HTTP address.
+    pub http: SocketAddr,
+    /// The bridge's TCP line address.
+    pub tcp: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Harness {
+    /// A bridge with default settings and the test policy.
+    pub async fn start() -> Harness {
+        Harness::start_with(|_| {}).await
+    }
+
+    /// A bridge whose settings `tune` adjusts.
+    pub async fn start_with(tune: impl FnOnce(&mut Config)) -> Harness {
+        let nats = NatsServer::start().await;
+        let mut config = Config::defaults();
+        config.first_frame_timeout_ms = 300;
+        tune(&mut config);
+        let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let (http_addr, tcp_addr) = (http.local_addr().unwrap(), tcp.local_addr().unwrap());
+        let client = async_nats::ConnectOptions::new()
+            .name("chorus-bridge")
+            .max_reconnects(None)
+            .connect(nats.url())
+            .await
+            .unwrap();
+        let policy = Policy::from_json(TEST_POLICY).unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let listeners = Listeners { http, tcp: Some(tcp) };
+        let task = tokio::spawn(async move {
+            chorus_bridge::run(listeners, client, config, policy, async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+        });
+        Harness { nats, http: http_addr, tcp: tcp_addr, stop: Some(stop), task: Some(task) }
+    }
+
+    /// A guest WebSocket client on the public endpoint, past its `welcome`.
+    pub async fn ws(&self) -> Ws {
+        let (ws, welcome) = Ws::connect(self.http, "/core/game/v1/real-time/public", &[]).await.unwrap();
+        assert_eq!(welcome["op"], "welcome", "{welcome}");
+        ws
+    }
+
+    /// A TCP line client, past its `welcome` (sent after its first frame, a ping).
+    pub async fn tcp(&self) -> Tcp {
+        let mut tcp = Tcp::connect(self.tcp).await;
+        tcp.send(json!({"op":"ping","id":"hello"})).await;
+        let welcome = tcp.recv().await;
+        assert_eq!(welcome["op"], "welcome", "{welcome}");
+        assert_eq!(tcp.recv().await, json!({"op":"pong","id":"hello"}));
+        tcp.welcome = welcome;
+        tcp
+    }
+
+    /// A plain NATS client on the same server (a worker's view).
+    pub async fn nats_client(&self) -> async_nats::Client {
+        async_nats::connect(self.nats.url()).await.unwrap()
+    }
+
+    /// The bridge's `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        http_get(self.http, "/metrics").await.1
+    }
+
+    /// Reads one counter or gauge sample (the full name with labels) from `/metrics`.
+    pub async fn metric(&self, sample: &str) -> f64 {
+        let text = self.metrics().await;
+        text.lines()
+            .find_map(|l| l.strip_prefix(sample).and_then(|v| v.trim().parse().ok()))
+            .unwrap_or(0.0)
+    }
+
+    /// Subscriptions the bridge's NATS connection holds on `subject`, per nats-server.
+    pub async fn bridge_subscriptions(&self, subject: &str) -> usize {
+        let connz = self.nats.monitor_json("/connz?subs=1").await;
+        connz["connections"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|c| c["name"] == "chorus-bridge")
+            .flat_map(|c| c["subscriptions_list"].as_array().cloned().unwrap_or_default())
+            .filter(|s| s == subject)
+            .count()
+    }
+
+    /// Awaits `cond` on the bridge's subscriptions on `subject` (polling nats-server's monitor).
+    pub async fn await_bridge_subscriptions(&self, subject: &str, want: usize) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let n = self.bridge_subscriptions(subject).await;
+            if n == want {
+                return;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "bridge holds {n} subscriptions on {subject}, want {want}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Stops the bridge gracefully and waits for it.
+    pub async fn shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            timeout(WAIT, task).await.expect("bridge shut down in time").unwrap();
+        }
+    }
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+/// A minimal HTTP GET: (status, body).
+pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    tokio::io::AsyncReadExt::read_to_end(&mut s, &mut buf).await.unwrap();
+    let text = String::from_utf8_lossy(&buf).to_string();
+    let status = text.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    (status, body)
+}
+
+type WsStream = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// A WebSocket client speaking the wire contract.
+pub struct Ws {
+    /// The socket.
+    pub stream: WsStream,
+}
+
+/// How a connection ended, as the client saw it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Closed {
+    /// The close code.
+    pub code: u16,
+    /// The close reason.
+    pub reason: String,
+}
+
+impl Ws {
+    /// Connects to `path` with extra request headers; returns the first frame too.
+    pub async fn connect(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Result<(Ws, Value), tungstenite::Error> {
+        let mut req = format!("ws://{addr}{path}").into_client_request().unwrap();
+        for (k, v) in headers {
+            req.headers_mut().insert(
+                tungstenite::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
+        }
+        let (stream, _) = tokio_tungstenite::connect_async(req).await?;
+        let mut ws = Ws { stream };
+        let first = ws.recv().await;
+        Ok((ws, first))
+    }
+
+    /// Connects without reading anything.
+    pub async fn connect_raw(addr: SocketAddr, path: &str) -> Ws {
+        let (stream, _) = tokio_tungstenite::connect_async(format!("ws://{addr}{path}")).await.unwrap();
+        Ws { stream }
+    }
+
+    /// Sends a JSON frame.
+    pub async fn send(&mut self, v: Value) {
+        self.send_text(v.to_string()).await;
+    }
+
+    /// Sends raw text as one frame.
+    pub async fn send_text(&mut self, text: String) {
+        self.stream.send(Message::text(text)).await.unwrap();
+    }
+
+    /// The next frame as JSON; panics on close or after [`WAIT`].
+    pub async fn recv(&mut self) -> Value {
+        loop {
+            let msg = timeout(WAIT, self.stream.next()).await.expect("a frame in time");
+            match msg {
+                Some(Ok(Message::Text(t))) => return serde_json::from_str(&t).unwrap(),
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                other => panic!("expected a frame, got {other:?}"),
+            }
+        }
+    }
+
+    /// Reads until the server closes; returns the close code and reason.
+    pub async fn closed(&mut self) -> Closed {
+        loop {
+            let msg = timeout(WAIT, self.stream.next()).await.expect("a close in time");
+            match msg {
+                Some(Ok(Message::Close(Some(f)))) => {
+                    return Closed { code: u16::from(f.code), reason: f.reason.to_string() };
+                }
+                Some(Ok(Message::Close(None))) => return Closed { code: u16::from(WsCloseCode::Status), reason: String::new() },
+                Some(Ok(_)) => continue,
+                other => panic!("expected a close frame, got {other:?}"),
+            }
+        }
+    }
+
+    /// Sends a request-like frame and returns the next frame.
+    pub async fn call(&mut self, v: Value) -> Value {
+        self.send(v).await;
+        self.recv().await
+    }
+}
+
+/// A TCP line client.
+pub struct Tcp {
+    rd: BufReader<OwnedReadHalf>,
+    wr: OwnedWriteHalf,
+    /// The welcome frame, once read.
+    pub welcome: Value,
+}
+
+impl Tcp {
+    /// Connects without sending anything.
+    pub async fn connect(addr: SocketAddr) -> Tcp {
+        let (rd, wr) = TcpStream::connect(addr).await.unwrap().into_split();
+        Tcp { rd: BufReader::new(rd), wr, welcome: Value::Null }
+    }
+
+    /// Sends a JSON frame as a line.
+    pub async fn send(&mut self, v: Value) {
+        self.send_line(&v.to_string()).await;
+    }
+
+    /// Sends raw text plus a newline.
+    pub async fn send_line(&mut self, line: &str) {
+        self.wr.write_all(format!("{line}\n").as_bytes()).await.unwrap();
+    }
+
+    /// The next line as JSON; `Value::Null` at end of stream.
+    pub async fn recv(&mut self) -> Value {
+        let mut line = String::new();
+        let n = timeout(WAIT, self.rd.read_line(&mut line)).await.expect("a line in time").unwrap();
+        if n == 0 {
+            return Value::Null;
+        }
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("bad line {line:?}: {e}"))
+    }
+
+    /// Sends a frame and returns the next line.
+    pub async fn call(&mut self, v: Value) -> Value {
+        self.send(v).await;
+        self.recv().await
+    }
+}
