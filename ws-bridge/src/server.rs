@@ -133,7 +133,8 @@ pub async fn run(
     if tokio::time::timeout(grace, shared.tasks.wait()).await.is_err() {
         tracing::warn!(left = shared.slots.open(), "connections still open after the grace period");
     }
-    let _ = shared.nats.flush().await;
+    // Hand what was published to NATS; bounded, since NATS may be the thing that is down.
+    let _ = tokio::time::timeout(Duration::from_secs(2), shared.nats.flush()).await;
     Ok(())
 }
 
