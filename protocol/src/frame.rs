@@ -75,7 +75,10 @@ pub struct FrameError {
 
 impl FrameError {
     fn new(id: Option<String>, message: impl Into<Cow<'static, str>>) -> FrameError {
-        FrameError { id, message: message.into() }
+        FrameError {
+            id,
+            message: message.into(),
+        }
     }
 }
 
@@ -310,13 +313,30 @@ mod tests {
         assert!(matches!(f, ClientFrame::Sub { id, subject } if id == "1" && subject == "chat.lobby"));
         let f = ClientFrame::parse(br#"{"op":"pub","subject":"a.b","data":{"x": [1, 2]}}"#).unwrap();
         match f {
-            ClientFrame::Pub { id: None, data: Some(d), .. } => assert_eq!(d.get(), r#"{"x": [1, 2]}"#),
+            ClientFrame::Pub {
+                id: None,
+                data: Some(d),
+                ..
+            } => assert_eq!(d.get(), r#"{"x": [1, 2]}"#),
             other => panic!("{other:?}"),
         }
         let f = ClientFrame::parse(br#"{"op":"req","id":"4","subject":"svc.mm.join","timeout_ms":10}"#);
-        assert!(matches!(f, Ok(ClientFrame::Req { timeout_ms: Some(10), data: None, .. })));
-        assert!(matches!(ClientFrame::parse(br#"{"op":"ping"}"#), Ok(ClientFrame::Ping { id: None })));
-        assert!(matches!(ClientFrame::parse(br#"{"op":"auth","token":"t"}"#), Ok(ClientFrame::Auth { .. })));
+        assert!(matches!(
+            f,
+            Ok(ClientFrame::Req {
+                timeout_ms: Some(10),
+                data: None,
+                ..
+            })
+        ));
+        assert!(matches!(
+            ClientFrame::parse(br#"{"op":"ping"}"#),
+            Ok(ClientFrame::Ping { id: None })
+        ));
+        assert!(matches!(
+            ClientFrame::parse(br#"{"op":"auth","token":"t"}"#),
+            Ok(ClientFrame::Auth { .. })
+        ));
     }
 
     #[test]
@@ -334,7 +354,10 @@ mod tests {
 
     #[test]
     fn msg_frames_embed_json_or_a_string() {
-        let from = Some(From { id: "7", name: "ann\"e" });
+        let from = Some(From {
+            id: "7",
+            name: "ann\"e",
+        });
         let v: Value = serde_json::from_str(&encode_msg("chat.lobby", br#"{"t":"hi"}"#, from)).unwrap();
         assert_eq!(
             v,
@@ -346,17 +369,44 @@ mod tests {
         assert_eq!(v["data"], Value::Null);
         let line = encode_msg("a", b"{\n\"k\": 1\r\n}", None);
         assert!(!line.contains('\n') && !line.contains('\r'));
-        assert_eq!(serde_json::from_str::<Value>(&line).unwrap()["data"], json!({"k":1}));
+        assert_eq!(
+            serde_json::from_str::<Value>(&line).unwrap()["data"],
+            json!({"k":1})
+        );
     }
 
     #[test]
     fn server_frames_encode_as_documented() {
-        let user = Identity { id: "g-1".into(), name: "guest-1".into(), ns: Namespace::Guest };
-        let limits = Limits { max_frame_bytes: 1, max_subs: 2, rate_per_sec: 3, rate_burst: 4, max_req_timeout_ms: 5 };
-        let v: Value = serde_json::from_str(&ServerFrame::Welcome { conn: "c", user: &user, limits: &limits }.encode()).unwrap();
+        let user = Identity {
+            id: "g-1".into(),
+            name: "guest-1".into(),
+            ns: Namespace::Guest,
+        };
+        let limits = Limits {
+            max_frame_bytes: 1,
+            max_subs: 2,
+            rate_per_sec: 3,
+            rate_burst: 4,
+            max_req_timeout_ms: 5,
+        };
+        let v: Value = serde_json::from_str(
+            &ServerFrame::Welcome {
+                conn: "c",
+                user: &user,
+                limits: &limits,
+            }
+            .encode(),
+        )
+        .unwrap();
         assert_eq!(v["op"], "welcome");
         assert_eq!(v["user"]["ns"], "guest");
-        let e = ServerFrame::Err { id: Some("1"), code: ErrorCode::Forbidden, message: "no", subject: None }.encode();
+        let e = ServerFrame::Err {
+            id: Some("1"),
+            code: ErrorCode::Forbidden,
+            message: "no",
+            subject: None,
+        }
+        .encode();
         assert_eq!(e, r#"{"op":"err","id":"1","code":"forbidden","message":"no"}"#);
         let data = RawValue::from_string(payload_json(br#"{"ok":true}"#).into_owned()).unwrap();
         assert_eq!(

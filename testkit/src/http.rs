@@ -29,8 +29,7 @@ pub async fn get_json(base: &str, path_and_query: &str) -> Result<serde_json::Va
 
     let exchange = async {
         let mut stream = TcpStream::connect(host).await?;
-        let request =
-            format!("GET {path} HTTP/1.0\r\nHost: {host}\r\nAccept: application/json\r\n\r\n");
+        let request = format!("GET {path} HTTP/1.0\r\nHost: {host}\r\nAccept: application/json\r\n\r\n");
         stream.write_all(request.as_bytes()).await?;
         let mut raw = Vec::new();
         stream.read_to_end(&mut raw).await?;
@@ -50,6 +49,5 @@ pub async fn get_json(base: &str, path_and_query: &str) -> Result<serde_json::Va
     if status.split_whitespace().nth(1) != Some("200") {
         return Err(http_err(format!("status line {status:?}")));
     }
-    serde_json::from_slice(&raw[split + 4..])
-        .map_err(|e| http_err(format!("body is not JSON: {e}")))
+    serde_json::from_slice(&raw[split + 4..]).map_err(|e| http_err(format!("body is not JSON: {e}")))
 }

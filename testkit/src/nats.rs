@@ -262,8 +262,7 @@ fn write_config(dir: &Path, opts: &NatsOptions, ports: Option<Ports>) -> Result<
         conf += &opts.extra_config;
         conf += "\n";
     }
-    std::fs::write(dir.join("nats-server.conf"), conf)
-        .map_err(Error::io("writing nats-server config"))
+    std::fs::write(dir.join("nats-server.conf"), conf).map_err(Error::io("writing nats-server config"))
 }
 
 /// A double-quoted config string (JSON escaping is a subset NATS config accepts).

@@ -55,11 +55,7 @@ impl TestDb {
         let sql = format!("CREATE DATABASE \"{name}\"");
         timed("CREATE DATABASE", admin.batch_execute(&sql)).await?;
         let url = with_database(&admin_url, &name);
-        Ok(TestDb {
-            admin_url,
-            url,
-            name,
-        })
+        Ok(TestDb { admin_url, url, name })
     }
 
     /// Connection URL for the new database.
@@ -89,9 +85,7 @@ impl Drop for TestDb {
         let admin_url = self.admin_url.clone();
         let name = self.name.clone();
         let dropper = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build();
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
             match runtime {
                 Ok(rt) => rt.block_on(drop_database(&admin_url, &name)),
                 Err(e) => Err(Error::Io {

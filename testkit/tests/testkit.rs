@@ -20,9 +20,7 @@ async fn greeting(port: u16) -> String {
 
 /// `(major, minor)` of a version string like "2.15.1".
 fn major_minor(v: &str) -> (u32, u32) {
-    let mut it = v
-        .split('.')
-        .map(|p| p.parse::<u32>().expect("numeric version"));
+    let mut it = v.split('.').map(|p| p.parse::<u32>().expect("numeric version"));
     (it.next().unwrap(), it.next().unwrap())
 }
 
@@ -75,12 +73,7 @@ async fn restart_keeps_ports_and_store() {
         ..Default::default()
     })
     .await;
-    let (port, monitor, ws, pid) = (
-        nats.port(),
-        nats.monitor_url(),
-        nats.websocket_url(),
-        nats.pid(),
-    );
+    let (port, monitor, ws, pid) = (nats.port(), nats.monitor_url(), nats.websocket_url(), nats.pid());
     let marker = nats.store_dir().join("marker");
     std::fs::write(&marker, b"kept").unwrap();
 
@@ -109,10 +102,7 @@ async fn restart_keeps_ports_and_store() {
 #[tokio::test]
 async fn drop_kills_the_server_and_removes_its_dir() {
     let nats = NatsServer::start().await;
-    let (port, dir) = (
-        nats.port(),
-        nats.store_dir().parent().unwrap().to_path_buf(),
-    );
+    let (port, dir) = (nats.port(), nats.store_dir().parent().unwrap().to_path_buf());
     drop(nats);
     assert!(!dir.exists(), "temp dir {dir:?} left behind");
     assert!(
@@ -145,10 +135,7 @@ async fn test_db_is_usable_then_gone() {
         .unwrap();
     tokio::spawn(conn);
     let left: i64 = admin
-        .query_one(
-            "SELECT count(*) FROM pg_database WHERE datname = $1",
-            &[&name],
-        )
+        .query_one("SELECT count(*) FROM pg_database WHERE datname = $1", &[&name])
         .await
         .unwrap()
         .get(0);

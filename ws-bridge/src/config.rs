@@ -8,7 +8,11 @@ use std::path::PathBuf;
 
 /// The bridge's settings.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "chorus-bridge", version, about = "Chorus WebSocket/TCP-to-NATS bridge")]
+#[command(
+    name = "chorus-bridge",
+    version,
+    about = "Chorus WebSocket/TCP-to-NATS bridge"
+)]
 pub struct Config {
     /// NATS server URL(s), comma-separated.
     #[arg(long, env = "CHORUS_NATS_URL", default_value = "nats://127.0.0.1:4222")]
@@ -105,7 +109,12 @@ pub struct Config {
 
     /// Browser origins allowed to connect, comma-separated (`*` for any). Empty: only
     /// pages served from the bridge's own host. Clients that send no Origin are allowed.
-    #[arg(long, env = "CHORUS_ALLOWED_ORIGINS", value_delimiter = ',', default_value = "")]
+    #[arg(
+        long,
+        env = "CHORUS_ALLOWED_ORIGINS",
+        value_delimiter = ',',
+        default_value = ""
+    )]
     pub allowed_origins: Vec<String>,
 
     /// WebSocket read buffer per connection (bytes); small keeps idle sockets cheap.
@@ -137,6 +146,9 @@ impl Config {
     }
 
     pub(crate) fn allowed_origins(&self) -> impl Iterator<Item = &str> {
-        self.allowed_origins.iter().map(|s| s.trim()).filter(|s| !s.is_empty())
+        self.allowed_origins
+            .iter()
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
     }
 }

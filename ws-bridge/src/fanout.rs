@@ -51,7 +51,11 @@ pub struct Fanout {
 impl Fanout {
     /// An empty fan-out over `nats`.
     pub fn new(nats: Client, metrics: Arc<Metrics>) -> Fanout {
-        Fanout { nats, subjects: Mutex::new(HashMap::new()), metrics }
+        Fanout {
+            nats,
+            subjects: Mutex::new(HashMap::new()),
+            metrics,
+        }
     }
 
     /// Adds `conn` to `subject`, subscribing on NATS if it is the first.

@@ -85,7 +85,10 @@ fn metrics(shared: &Shared) -> Response<Body> {
     let connected = shared.nats.connection_state() == async_nats::connection::State::Connected;
     m.nats_connected.set(i64::from(connected));
     Response::builder()
-        .header(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")
+        .header(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )
         .body(Full::new(Bytes::from(m.encode())))
         .expect("static response parts are valid")
 }

@@ -6,7 +6,9 @@ use ring::rand::{SecureRandom, SystemRandom};
 /// `n` random bytes as lowercase hex.
 pub fn random_hex(n: usize) -> String {
     let mut bytes = vec![0u8; n];
-    SystemRandom::new().fill(&mut bytes).expect("the system RNG works");
+    SystemRandom::new()
+        .fill(&mut bytes)
+        .expect("the system RNG works");
     hex(&bytes)
 }
 

@@ -26,14 +26,20 @@ pub struct Slot(Arc<ConnSlots>);
 impl ConnSlots {
     /// A cap of `max` connections.
     pub fn new(max: usize, metrics: Arc<Metrics>) -> Arc<ConnSlots> {
-        Arc::new(ConnSlots { open: AtomicUsize::new(0), max, metrics })
+        Arc::new(ConnSlots {
+            open: AtomicUsize::new(0),
+            max,
+            metrics,
+        })
     }
 
     /// A slot, unless the bridge is full.
     pub fn try_acquire(self: &Arc<Self>) -> Option<Slot> {
         let taken = self
             .open
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < self.max).then_some(n + 1))
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.max).then_some(n + 1)
+            })
             .is_ok();
         if !taken {
             return None;

@@ -58,16 +58,48 @@ impl Metrics {
             registry: Registry::default(),
         };
         registry.register("connections", "Open client connections", m.connections.clone());
-        registry.register("connections_accepted", "Client connections accepted", m.connections_total.clone());
+        registry.register(
+            "connections_accepted",
+            "Client connections accepted",
+            m.connections_total.clone(),
+        );
         registry.register("frames_in", "Client frames received, by op", m.frames_in.clone());
-        registry.register("frames_out", "Frames sent to clients, by op", m.frames_out.clone());
+        registry.register(
+            "frames_out",
+            "Frames sent to clients, by op",
+            m.frames_out.clone(),
+        );
         registry.register("errors", "err frames sent, by code", m.errors.clone());
-        registry.register("closes", "Connections closed by the bridge, by reason", m.closes.clone());
-        registry.register("nats_subscriptions", "Distinct NATS subscriptions", m.nats_subscriptions.clone());
-        registry.register("outbound_queued_frames", "Frames waiting in outbound queues", m.queued_frames.clone());
-        registry.register("outbound_queued_frames_max", "Fullest outbound queue", m.queued_frames_max.clone());
-        registry.register("nats_messages", "NATS messages received for fan-out", m.nats_messages.clone());
-        registry.register("nats_connected", "1 while connected to NATS", m.nats_connected.clone());
+        registry.register(
+            "closes",
+            "Connections closed by the bridge, by reason",
+            m.closes.clone(),
+        );
+        registry.register(
+            "nats_subscriptions",
+            "Distinct NATS subscriptions",
+            m.nats_subscriptions.clone(),
+        );
+        registry.register(
+            "outbound_queued_frames",
+            "Frames waiting in outbound queues",
+            m.queued_frames.clone(),
+        );
+        registry.register(
+            "outbound_queued_frames_max",
+            "Fullest outbound queue",
+            m.queued_frames_max.clone(),
+        );
+        registry.register(
+            "nats_messages",
+            "NATS messages received for fan-out",
+            m.nats_messages.clone(),
+        );
+        registry.register(
+            "nats_connected",
+            "1 while connected to NATS",
+            m.nats_connected.clone(),
+        );
         // Touch every label so dashboards see zeros instead of gaps.
         for op in IN_OPS {
             drop(m.frames_in.get_or_create(&[("op", op)]));

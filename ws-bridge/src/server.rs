@@ -131,7 +131,10 @@ pub async fn run(
     shared.tasks.close();
     let grace = Duration::from_millis(shared.config.shutdown_grace_ms);
     if tokio::time::timeout(grace, shared.tasks.wait()).await.is_err() {
-        tracing::warn!(left = shared.slots.open(), "connections still open after the grace period");
+        tracing::warn!(
+            left = shared.slots.open(),
+            "connections still open after the grace period"
+        );
     }
     // Hand what was published to NATS; bounded, since NATS may be the thing that is down.
     let _ = tokio::time::timeout(Duration::from_secs(2), shared.nats.flush()).await;

@@ -113,7 +113,12 @@ async fn authenticate<Src: Source>(
     source: &mut Src,
     hs: Handshake,
 ) -> Result<(Identity, Option<Bytes>), Option<CloseCode>> {
-    let verify = |token: &str| shared.auth.verify(token).map_err(|_| Some(CloseCode::Unauthorized));
+    let verify = |token: &str| {
+        shared
+            .auth
+            .verify(token)
+            .map_err(|_| Some(CloseCode::Unauthorized))
+    };
     if hs.entry == Entry::Public {
         return Ok((guest(), None));
     }
@@ -221,23 +226,45 @@ impl Session {
             ClientFrame::Ping { id } => self.send("pong", ServerFrame::Pong { id: id.as_deref() }.encode()),
             ClientFrame::Sub { id, subject } => self.subscribe(&id, subject).await,
             ClientFrame::Unsub { id, subject } => self.unsubscribe(&id, &subject).await,
-            ClientFrame::Pub { id, subject, data, traceparent } => {
-                let payload = data.map(|d| bytes.slice_ref(d.get().as_bytes())).unwrap_or_default();
-                self.publish(id.as_deref(), &subject, payload, traceparent.as_deref()).await
+            ClientFrame::Pub {
+                id,
+                subject,
+                data,
+                traceparent,
+            } => {
+                let payload = data
+                    .map(|d| bytes.slice_ref(d.get().as_bytes()))
+                    .unwrap_or_default();
+                self.publish(id.as_deref(), &subject, payload, traceparent.as_deref())
+                    .await
             }
-            ClientFrame::Req { id, subject, data, timeout_ms, traceparent } => {
-                let payload = data.map(|d| bytes.slice_ref(d.get().as_bytes())).unwrap_or_default();
+            ClientFrame::Req {
+                id,
+                subject,
+                data,
+                timeout_ms,
+                traceparent,
+            } => {
+                let payload = data
+                    .map(|d| bytes.slice_ref(d.get().as_bytes()))
+                    .unwrap_or_default();
                 self.request(id, subject, payload, timeout_ms, traceparent.as_deref())
             }
             ClientFrame::Auth { token } => match self.shared.auth.verify(&token) {
-                Ok(_) => self.err(None, ErrorCode::Unauthorized, "token refresh is not supported yet"),
+                Ok(_) => self.err(
+                    None,
+                    ErrorCode::Unauthorized,
+                    "token refresh is not supported yet",
+                ),
                 Err(e) => self.err(None, ErrorCode::Unauthorized, &e.to_string()),
             },
         }
     }
 
     fn allowed(&self, action: Action, subject: &str) -> bool {
-        self.shared.policy.allows(self.identity.ns, &self.identity.id, action, subject)
+        self.shared
+            .policy
+            .allows(self.identity.ns, &self.identity.id, action, subject)
     }
 
     async fn subscribe(&mut self, id: &str, subject: String) {
@@ -245,7 +272,11 @@ impl Session {
             return self.err(Some(id), ErrorCode::BadRequest, &e.to_string());
         }
         if !self.allowed(Action::Sub, &subject) {
-            return self.err(Some(id), ErrorCode::Forbidden, "not allowed to subscribe to that subject");
+            return self.err(
+                Some(id),
+                ErrorCode::Forbidden,
+                "not allowed to subscribe to that subject",
+            );
         }
         if self.subs.contains(&subject) {
             return self.ok(id);
@@ -253,12 +284,21 @@ impl Session {
         if self.subs.len() >= self.shared.config.max_subs {
             return self.err(Some(id), ErrorCode::Forbidden, "subscription limit reached");
         }
-        match self.shared.fanout.join(&subject, self.conn, self.outbox.clone()).await {
+        match self
+            .shared
+            .fanout
+            .join(&subject, self.conn, self.outbox.clone())
+            .await
+        {
             Ok(()) => {
                 self.subs.insert(subject);
                 self.ok(id)
             }
-            Err(_) => self.err(Some(id), ErrorCode::Unavailable, "the bus refused the subscription"),
+            Err(_) => self.err(
+                Some(id),
+                ErrorCode::Unavailable,
+                "the bus refused the subscription",
+            ),
         }
     }
 
@@ -290,7 +330,12 @@ impl Session {
             return self.err(id, ErrorCode::Forbidden, "not allowed to publish on that subject");
         }
         let headers = self.headers(traceparent);
-        match self.shared.nats.publish_with_headers(subject.to_string(), headers, payload).await {
+        match self
+            .shared
+            .nats
+            .publish_with_headers(subject.to_string(), headers, payload)
+            .await
+        {
             Ok(()) => {
                 if let Some(id) = id {
                     self.ok(id)
@@ -306,18 +351,31 @@ impl Session {
         }
     }
 
-    fn request(&self, id: String, subject: String, payload: Bytes, timeout_ms: Option<u64>, traceparent: Option<&str>) {
+    fn request(
+        &self,
+        id: String,
+        subject: String,
+        payload: Bytes,
+        timeout_ms: Option<u64>,
+        traceparent: Option<&str>,
+    ) {
         if let Err(e) = subject::validate_subject(&subject) {
             return self.err(Some(&id), ErrorCode::BadRequest, &e.to_string());
         }
         if !self.allowed(Action::Req, &subject) {
-            return self.err(Some(&id), ErrorCode::Forbidden, "not allowed to request that subject");
+            return self.err(
+                Some(&id),
+                ErrorCode::Forbidden,
+                "not allowed to request that subject",
+            );
         }
         let Ok(permit) = self.inflight.clone().try_acquire_owned() else {
             return self.err(Some(&id), ErrorCode::RateLimited, "too many requests in flight");
         };
         let config = &self.shared.config;
-        let timeout = timeout_ms.unwrap_or(config.req_timeout_ms).clamp(1, config.max_req_timeout_ms);
+        let timeout = timeout_ms
+            .unwrap_or(config.req_timeout_ms)
+            .clamp(1, config.max_req_timeout_ms);
         let request = async_nats::Request::new()
             .headers(self.headers(traceparent))
             .payload(payload)
@@ -331,7 +389,9 @@ impl Session {
                 Err(e) => {
                     let (code, message) = match e.kind() {
                         RequestErrorKind::TimedOut => (ErrorCode::Timeout, "no reply in time"),
-                        RequestErrorKind::NoResponders => (ErrorCode::Unavailable, "nobody serves that subject"),
+                        RequestErrorKind::NoResponders => {
+                            (ErrorCode::Unavailable, "nobody serves that subject")
+                        }
                         RequestErrorKind::MaxPayloadExceeded => (ErrorCode::TooLarge, "request too large"),
                         RequestErrorKind::InvalidSubject => (ErrorCode::BadRequest, "invalid subject"),
                         RequestErrorKind::Other => (ErrorCode::Unavailable, "the bus is unavailable"),
@@ -347,7 +407,12 @@ impl Session {
             }
             let data = RawValue::from_string(payload_json(&reply.payload).into_owned())
                 .expect("payload_json is valid JSON");
-            send(&shared, &outbox, "reply", ServerFrame::Reply { id: &id, data: &data }.encode());
+            send(
+                &shared,
+                &outbox,
+                "reply",
+                ServerFrame::Reply { id: &id, data: &data }.encode(),
+            );
         });
     }
 
@@ -375,7 +440,18 @@ fn send(shared: &Shared, outbox: &Outbox, op: &'static str, text: String) {
 
 fn send_err(shared: &Shared, outbox: &Outbox, id: Option<&str>, code: ErrorCode, message: &str) {
     shared.metrics.error(code);
-    send(shared, outbox, "err", ServerFrame::Err { id, code, message, subject: None }.encode());
+    send(
+        shared,
+        outbox,
+        "err",
+        ServerFrame::Err {
+            id,
+            code,
+            message,
+            subject: None,
+        }
+        .encode(),
+    );
 }
 
 fn truncate(s: &str, max: usize) -> &str {

@@ -24,7 +24,10 @@ pub struct Sessions {
 impl Sessions {
     /// Records a welcomed session.
     pub fn insert(&self, conn: ConnId, outbox: Outbox) {
-        self.map.lock().expect("sessions lock").insert(conn, Handle { outbox });
+        self.map
+            .lock()
+            .expect("sessions lock")
+            .insert(conn, Handle { outbox });
     }
 
     /// Forgets a session that ended.
@@ -42,7 +45,9 @@ impl Sessions {
     /// Frames queued in all sessions, and in the fullest one.
     pub fn queue_depths(&self) -> (usize, usize) {
         let map = self.map.lock().expect("sessions lock");
-        map.values().map(|h| h.outbox.queued()).fold((0, 0), |(sum, max), q| (sum + q, max.max(q)))
+        map.values()
+            .map(|h| h.outbox.queued())
+            .fold((0, 0), |(sum, max), q| (sum + q, max.max(q)))
     }
 
     /// Sessions welcomed and not yet ended.

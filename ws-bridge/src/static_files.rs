@@ -10,8 +10,15 @@ use std::path::Path;
 /// The file at `path` under `dir` (`/` is `index.html`).
 pub async fn serve(dir: &Path, path: &str) -> Response<Body> {
     let rel = path.trim_start_matches('/');
-    let rel = if rel.is_empty() || rel.ends_with('/') { format!("{rel}index.html") } else { rel.to_string() };
-    if rel.split('/').any(|part| part.is_empty() || part.starts_with('.')) {
+    let rel = if rel.is_empty() || rel.ends_with('/') {
+        format!("{rel}index.html")
+    } else {
+        rel.to_string()
+    };
+    if rel
+        .split('/')
+        .any(|part| part.is_empty() || part.starts_with('.'))
+    {
         return text(StatusCode::NOT_FOUND, "not found\n");
     }
     match tokio::fs::read(dir.join(&rel)).await {

@@ -40,9 +40,17 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
             .with_interval(Duration::from_secs(10));
         let _ = socket2::SockRef::from(&stream).set_tcp_keepalive(&keepalive);
         let (rd, wr) = stream.into_split();
-        let source = LineSource { rd, buf: BytesMut::new(), max: shared.config.max_frame_bytes, discarding: false };
+        let source = LineSource {
+            rd,
+            buf: BytesMut::new(),
+            max: shared.config.max_frame_bytes,
+            discarding: false,
+        };
         let sink = LineSink { wr, buf: Vec::new() };
-        let hs = Handshake { entry: Entry::Default, token: None };
+        let hs = Handshake {
+            entry: Entry::Default,
+            token: None,
+        };
         shared.tasks.spawn(session::run(shared.clone(), source, sink, hs));
     }
 }
@@ -128,7 +136,11 @@ impl Sink for LineSink {
     }
 
     async fn close(&mut self, code: CloseCode) -> io::Result<()> {
-        let frame = ServerFrame::Close { code: code.code(), reason: code.reason(), reconnect: code.reconnect() };
+        let frame = ServerFrame::Close {
+            code: code.code(),
+            reason: code.reason(),
+            reconnect: code.reconnect(),
+        };
         let mut line = frame.encode().into_bytes();
         line.push(b'\n');
         self.wr.write_all(&line).await?;

@@ -43,7 +43,11 @@ mod tests {
 
     #[test]
     fn starts_a_trace_when_missing_or_invalid() {
-        for bad in [None, Some("garbage"), Some("00-00000000000000000000000000000000-00f067aa0ba902b7-01")] {
+        for bad in [
+            None,
+            Some("garbage"),
+            Some("00-00000000000000000000000000000000-00f067aa0ba902b7-01"),
+        ] {
             let tp = traceparent(bad);
             assert!(trace_id_and_flags(&tp).is_some(), "{tp}");
         }

@@ -84,7 +84,12 @@ pub async fn run<S: Sink>(mut sink: S, mut rx: mpsc::Receiver<Frame>, ctl: Arc<C
         while let Ok(frame) = rx.try_recv() {
             batch.push(frame);
         }
-        if !batch.is_empty() && !matches!(timeout(cfg.write_timeout, sink.send_batch(&batch)).await, Ok(Ok(()))) {
+        if !batch.is_empty()
+            && !matches!(
+                timeout(cfg.write_timeout, sink.send_batch(&batch)).await,
+                Ok(Ok(()))
+            )
+        {
             return;
         }
     }

@@ -29,7 +29,8 @@ pub fn upgrade(mut req: Request<Incoming>, shared: Arc<Shared>, entry: Entry) ->
     let h = req.headers();
     let has = |name: header::HeaderName, value: &str| {
         h.get_all(name).iter().any(|v| {
-            v.to_str().is_ok_and(|v| v.split(',').any(|p| p.trim().eq_ignore_ascii_case(value)))
+            v.to_str()
+                .is_ok_and(|v| v.split(',').any(|p| p.trim().eq_ignore_ascii_case(value)))
         })
     };
     if !(has(header::CONNECTION, "upgrade") && has(header::UPGRADE, "websocket")) {
@@ -45,18 +46,24 @@ pub fn upgrade(mut req: Request<Incoming>, shared: Arc<Shared>, entry: Entry) ->
         return text(StatusCode::FORBIDDEN, "origin not allowed\n");
     }
     let accept = derive_accept_key(key.as_bytes());
-    let hs = Handshake { entry, token: token(&req) };
+    let hs = Handshake {
+        entry,
+        token: token(&req),
+    };
     let on_upgrade = hyper::upgrade::on(&mut req);
     let config = WebSocketConfig::default()
         .read_buffer_size(shared.config.ws_read_buffer)
         .write_buffer_size(shared.config.ws_write_buffer)
-        .max_write_buffer_size(shared.config.ws_write_buffer + shared.config.max_frame_bytes.max(64 * 1024) * 2)
+        .max_write_buffer_size(
+            shared.config.ws_write_buffer + shared.config.max_frame_bytes.max(64 * 1024) * 2,
+        )
         .max_message_size(Some(shared.config.max_frame_bytes))
         .max_frame_size(Some(shared.config.max_frame_bytes));
     let task_shared = shared.clone();
     shared.tasks.spawn(async move {
         let Ok(upgraded) = on_upgrade.await else { return };
-        let socket = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await;
+        let socket =
+            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await;
         let (sink, stream) = socket.split();
         session::run(task_shared, WsSource(stream), WsSink(sink), hs).await;
     });
@@ -78,7 +85,9 @@ fn origin_allowed(req: &Request<Incoming>, shared: &Shared) -> bool {
     let mut allowed = shared.config.allowed_origins().peekable();
     if allowed.peek().is_none() {
         let host = req.headers().get(header::HOST).and_then(|v| v.to_str().ok());
-        let origin_host = origin.split_once("://").map(|(_, rest)| rest.trim_end_matches('/'));
+        let origin_host = origin
+            .split_once("://")
+            .map(|(_, rest)| rest.trim_end_matches('/'));
         return host.is_some() && origin_host == host;
     }
     allowed.any(|a| a == "*" || a.eq_ignore_ascii_case(origin))
@@ -87,7 +96,9 @@ fn origin_allowed(req: &Request<Incoming>, shared: &Shared) -> bool {
 /// The access token from `?token=` or `Authorization: Bearer`.
 fn token(req: &Request<Incoming>) -> Option<String> {
     let from_query = req.uri().query().and_then(|q| {
-        q.split('&').find_map(|pair| pair.strip_prefix("token=")).filter(|t| !t.is_empty())
+        q.split('&')
+            .find_map(|pair| pair.strip_prefix("token="))
+            .filter(|t| !t.is_empty())
     });
     let from_header = req
         .headers()
@@ -135,11 +146,17 @@ impl Sink for WsSink {
     }
 
     async fn ping(&mut self) -> io::Result<()> {
-        self.0.send(Message::Ping(Default::default())).await.map_err(io_err)
+        self.0
+            .send(Message::Ping(Default::default()))
+            .await
+            .map_err(io_err)
     }
 
     async fn close(&mut self, code: chorus_protocol::CloseCode) -> io::Result<()> {
-        let frame = CloseFrame { code: code.code().into(), reason: code.reason().into() };
+        let frame = CloseFrame {
+            code: code.code().into(),
+            reason: code.reason().into(),
+        };
         self.0.send(Message::Close(Some(frame))).await.map_err(io_err)?;
         self.0.close().await.map_err(io_err)
     }

@@ -19,9 +19,14 @@ async fn a_thousand_sockets_on_one_subject_share_one_nats_subscription() {
         let batch = (0..100).map(|i| {
             let addr = h.http;
             async move {
-                let (mut ws, _) = Ws::connect(addr, "/core/game/v1/real-time/public", &[]).await.unwrap();
+                let (mut ws, _) = Ws::connect(addr, "/core/game/v1/real-time/public", &[])
+                    .await
+                    .unwrap();
                 let id = format!("{chunk}-{i}");
-                assert_eq!(ws.call(json!({"op":"sub","id":id,"subject":"test.shared"})).await["op"], "ok");
+                assert_eq!(
+                    ws.call(json!({"op":"sub","id":id,"subject":"test.shared"})).await["op"],
+                    "ok"
+                );
                 ws
             }
         });
@@ -29,19 +34,34 @@ async fn a_thousand_sockets_on_one_subject_share_one_nats_subscription() {
     }
     h.await_bridge_subscriptions("test.shared", 1).await;
     let connz = h.nats.monitor_json("/connz?subs=1").await;
-    let bridge = connz["connections"].as_array().unwrap().iter().find(|c| c["name"] == "chorus-bridge").unwrap();
-    assert_eq!(bridge["subscriptions_list"], json!(["test.shared"]), "one subscription for {N} sockets");
+    let bridge = connz["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "chorus-bridge")
+        .unwrap();
+    assert_eq!(
+        bridge["subscriptions_list"],
+        json!(["test.shared"]),
+        "one subscription for {N} sockets"
+    );
 
     // Every socket gets a message published once.
     let nats = h.nats_client().await;
-    nats.publish("test.shared", r#"{"hello":1}"#.into()).await.unwrap();
+    nats.publish("test.shared", r#"{"hello":1}"#.into())
+        .await
+        .unwrap();
     for ws in clients.iter_mut() {
         assert_eq!(ws.recv().await["data"], json!({"hello":1}));
     }
 
     for (i, ws) in clients.iter_mut().enumerate() {
         let id = i.to_string();
-        assert_eq!(ws.call(json!({"op":"unsub","id":id,"subject":"test.shared"})).await["op"], "ok");
+        assert_eq!(
+            ws.call(json!({"op":"unsub","id":id,"subject":"test.shared"}))
+                .await["op"],
+            "ok"
+        );
         if i == N - 2 {
             // One socket left: the subscription must still be there.
             assert_eq!(h.bridge_subscriptions("test.shared").await, 1);
@@ -59,7 +79,9 @@ async fn tiny_window_client(h: &Harness) -> Ws {
     socket.set_nonblocking(true).unwrap();
     let stream = TcpStream::from_std(socket.into()).unwrap();
     let url = format!("ws://{}/core/game/v1/real-time/public", h.http);
-    let (stream, _) = tokio_tungstenite::client_async(url, tokio_tungstenite::MaybeTlsStream::Plain(stream)).await.unwrap();
+    let (stream, _) = tokio_tungstenite::client_async(url, tokio_tungstenite::MaybeTlsStream::Plain(stream))
+        .await
+        .unwrap();
     let mut ws = Ws { stream };
     assert_eq!(ws.recv().await["op"], "welcome");
     ws
@@ -75,11 +97,19 @@ async fn a_slow_consumer_is_closed_while_the_other_49_get_every_message() {
     })
     .await;
     let mut slow = tiny_window_client(&h).await;
-    assert_eq!(slow.call(json!({"op":"sub","id":"s","subject":"test.flood"})).await["op"], "ok");
+    assert_eq!(
+        slow.call(json!({"op":"sub","id":"s","subject":"test.flood"}))
+            .await["op"],
+        "ok"
+    );
     let mut fast = Vec::new();
     for i in 0..49 {
         let mut ws = h.ws().await;
-        assert_eq!(ws.call(json!({"op":"sub","id":i.to_string(),"subject":"test.flood"})).await["op"], "ok");
+        assert_eq!(
+            ws.call(json!({"op":"sub","id":i.to_string(),"subject":"test.flood"}))
+                .await["op"],
+            "ok"
+        );
         fast.push(ws);
     }
 
@@ -89,7 +119,11 @@ async fn a_slow_consumer_is_closed_while_the_other_49_get_every_message() {
     let pad = "x".repeat(4000);
     let mut sent = 0usize;
     let mut bursts = 0;
-    while h.metric("chorus_bridge_closes_total{reason=\"slow_consumer\"}").await < 1.0 {
+    while h
+        .metric("chorus_bridge_closes_total{reason=\"slow_consumer\"}")
+        .await
+        < 1.0
+    {
         bursts += 1;
         assert!(bursts < 500, "the slow consumer was never closed");
         for _ in 0..BURST {
@@ -104,7 +138,11 @@ async fn a_slow_consumer_is_closed_while_the_other_49_get_every_message() {
             }
         }
     }
-    assert_eq!(h.metric("chorus_bridge_closes_total{reason=\"slow_consumer\"}").await, 1.0);
+    assert_eq!(
+        h.metric("chorus_bridge_closes_total{reason=\"slow_consumer\"}")
+            .await,
+        1.0
+    );
 
     // The slow one, reading at last, finds what was queued and then the close.
     let mut seen = 0;
@@ -118,7 +156,9 @@ async fn a_slow_consumer_is_closed_while_the_other_49_get_every_message() {
     assert_eq!(closed, (4000, "slow_consumer".to_string()));
     assert!(seen < sent, "the slow consumer cannot have received everything");
     // The others keep receiving after the close.
-    nats.publish("test.flood", r#"{"seq":"after"}"#.into()).await.unwrap();
+    nats.publish("test.flood", r#"{"seq":"after"}"#.into())
+        .await
+        .unwrap();
     for ws in fast.iter_mut() {
         assert_eq!(ws.recv().await["data"]["seq"], "after");
     }
@@ -128,18 +168,31 @@ async fn a_slow_consumer_is_closed_while_the_other_49_get_every_message() {
 async fn subscriptions_survive_a_nats_server_restart_without_reconnecting() {
     let mut h = Harness::start().await;
     let mut ws = h.ws().await;
-    assert_eq!(ws.call(json!({"op":"sub","id":"1","subject":"test.restart"})).await["op"], "ok");
+    assert_eq!(
+        ws.call(json!({"op":"sub","id":"1","subject":"test.restart"}))
+            .await["op"],
+        "ok"
+    );
     h.await_bridge_subscriptions("test.restart", 1).await;
 
     h.nats.restart().await;
     // The bridge reconnects by itself and re-subscribes; await that on the server's side.
     h.await_bridge_subscriptions("test.restart", 1).await;
     let nats = h.nats_client().await;
-    nats.publish("test.restart", r#"{"after":"restart"}"#.into()).await.unwrap();
+    nats.publish("test.restart", r#"{"after":"restart"}"#.into())
+        .await
+        .unwrap();
     let got = ws.recv().await;
-    assert_eq!((got["op"].as_str(), &got["data"]), (Some("msg"), &json!({"after":"restart"})));
+    assert_eq!(
+        (got["op"].as_str(), &got["data"]),
+        (Some("msg"), &json!({"after":"restart"}))
+    );
     // Same connection, still fully working both ways.
-    ws.send(json!({"op":"pub","subject":"test.restart","data":{"from":"client"}})).await;
+    ws.send(json!({"op":"pub","subject":"test.restart","data":{"from":"client"}}))
+        .await;
     assert_eq!(ws.recv().await["data"], json!({"from":"client"}));
-    assert_eq!(ws.call(json!({"op":"ping","id":"p"})).await, json!({"op":"pong","id":"p"}));
+    assert_eq!(
+        ws.call(json!({"op":"ping","id":"p"})).await,
+        json!({"op":"pong","id":"p"})
+    );
 }

@@ -18,13 +18,21 @@ async fn a_foreign_origin_is_refused_and_the_same_host_is_welcome() {
         Ok(_) => panic!("a foreign origin was let in"),
     }
     let own = format!("http://{}", h.http);
-    let (_, welcome) = Ws::connect(h.http, path, &[("Origin", own.as_str())]).await.unwrap();
+    let (_, welcome) = Ws::connect(h.http, path, &[("Origin", own.as_str())])
+        .await
+        .unwrap();
     assert_eq!(welcome["op"], "welcome");
 
     let allowed = Harness::start_with(|c| c.allowed_origins = vec!["https://game.example".into()]).await;
-    let (_, welcome) = Ws::connect(allowed.http, path, &[("Origin", "https://game.example")]).await.unwrap();
+    let (_, welcome) = Ws::connect(allowed.http, path, &[("Origin", "https://game.example")])
+        .await
+        .unwrap();
     assert_eq!(welcome["op"], "welcome");
-    assert!(Ws::connect(allowed.http, path, &[("Origin", own.as_str())]).await.is_err());
+    assert!(
+        Ws::connect(allowed.http, path, &[("Origin", own.as_str())])
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -58,17 +66,33 @@ async fn past_max_connections_the_next_client_is_told_full_and_the_others_stay()
     let closed = extra.closed().await;
     assert_eq!((closed.code, closed.reason.as_str()), (4003, "server_full"));
     let mut extra_tcp = Tcp::connect(h.tcp).await;
-    assert_eq!(extra_tcp.recv().await, json!({"op":"close","code":4003,"reason":"server_full","reconnect":true}));
+    assert_eq!(
+        extra_tcp.recv().await,
+        json!({"op":"close","code":4003,"reason":"server_full","reconnect":true})
+    );
     for ws in [&mut ws1, &mut ws2] {
-        assert_eq!(ws.call(json!({"op":"ping","id":"x"})).await, json!({"op":"pong","id":"x"}));
+        assert_eq!(
+            ws.call(json!({"op":"ping","id":"x"})).await,
+            json!({"op":"pong","id":"x"})
+        );
     }
-    assert_eq!(tcp.call(json!({"op":"ping","id":"y"})).await, json!({"op":"pong","id":"y"}));
-    assert_eq!(h.metric("chorus_bridge_closes_total{reason=\"server_full\"}").await, 2.0);
+    assert_eq!(
+        tcp.call(json!({"op":"ping","id":"y"})).await,
+        json!({"op":"pong","id":"y"})
+    );
+    assert_eq!(
+        h.metric("chorus_bridge_closes_total{reason=\"server_full\"}")
+            .await,
+        2.0
+    );
     // A slot freed is a slot taken again.
     drop(ws1);
     let deadline = tokio::time::Instant::now() + WAIT;
     while h.metric("chorus_bridge_connections").await > 2.0 {
-        assert!(tokio::time::Instant::now() < deadline, "the closed connection never freed its slot");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the closed connection never freed its slot"
+        );
         tokio::task::yield_now().await;
     }
     let _ws4 = h.ws().await;
@@ -96,7 +120,10 @@ async fn health_readiness_and_metrics_answer() {
     h.nats.stop().await;
     let deadline = tokio::time::Instant::now() + WAIT;
     while http_get(h.http, "/readyz").await.0 != 503 {
-        assert!(tokio::time::Instant::now() < deadline, "readyz stayed ready without NATS");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "readyz stayed ready without NATS"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     h.shutdown().await;
@@ -105,7 +132,12 @@ async fn health_readiness_and_metrics_answer() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_closes_clients_with_going_away_and_the_binary_exits() {
     let nats = chorus_testkit::NatsServer::start().await;
-    let free = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let free = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+    };
     let (http, tcp) = (free(), free());
     let mut bridge = tokio::process::Command::new(env!("CARGO_BIN_EXE_chorus-bridge"))
         .env("CHORUS_NATS_URL", nats.url())
@@ -121,10 +153,15 @@ async fn sigterm_closes_clients_with_going_away_and_the_binary_exits() {
         if tokio::net::TcpStream::connect(http).await.is_ok() && http_get(http, "/readyz").await.0 == 200 {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "the bridge never became ready");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the bridge never became ready"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    let (mut ws, welcome) = Ws::connect(http, "/core/game/v1/real-time/public", &[]).await.unwrap();
+    let (mut ws, welcome) = Ws::connect(http, "/core/game/v1/real-time/public", &[])
+        .await
+        .unwrap();
     assert_eq!(welcome["op"], "welcome");
     let mut line = Tcp::connect(tcp).await;
     line.send(json!({"op":"ping"})).await;
@@ -132,11 +169,17 @@ async fn sigterm_closes_clients_with_going_away_and_the_binary_exits() {
     assert_eq!(line.recv().await["op"], "pong");
 
     let pid = bridge.id().unwrap().to_string();
-    let status = std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
     assert!(status.success());
     let closed = ws.closed().await;
     assert_eq!((closed.code, closed.reason.as_str()), (1001, "going_away"));
-    assert_eq!(line.recv().await, json!({"op":"close","code":1001,"reason":"going_away","reconnect":true}));
+    assert_eq!(
+        line.recv().await,
+        json!({"op":"close","code":1001,"reason":"going_away","reconnect":true})
+    );
     let exit = tokio::time::timeout(WAIT, bridge.wait()).await.unwrap().unwrap();
     assert!(exit.success(), "{exit:?}");
 }

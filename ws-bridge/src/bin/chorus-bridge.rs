@@ -19,7 +19,8 @@ fn main() -> anyhow::Result<()> {
 async fn run(config: Config) -> anyhow::Result<()> {
     let policy = match &config.policy {
         Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("reading policy {}", path.display()))?;
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading policy {}", path.display()))?;
             Policy::from_json(&text).with_context(|| format!("policy {}", path.display()))?
         }
         None => Policy::default(),
@@ -38,7 +39,11 @@ async fn run(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", config.http_addr))?;
     let tcp = match config.tcp_addr() {
-        Some(addr) => Some(TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?),
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding {addr}"))?,
+        ),
         None => None,
     };
     tracing::info!(
@@ -55,9 +60,13 @@ async fn run(config: Config) -> anyhow::Result<()> {
 /// Copies `KEY=value` pairs from the `CHORUS_CONFIG` file into the environment, without
 /// overriding variables already set, so clap sees one list of settings.
 fn load_config_file() -> anyhow::Result<()> {
-    let Ok(path) = std::env::var("CHORUS_CONFIG") else { return Ok(()) };
+    let Ok(path) = std::env::var("CHORUS_CONFIG") else {
+        return Ok(());
+    };
     let text = std::fs::read_to_string(&path).with_context(|| format!("reading CHORUS_CONFIG {path}"))?;
-    for (key, value) in chorus_protocol::envfile::parse(&text).with_context(|| format!("CHORUS_CONFIG {path}"))? {
+    for (key, value) in
+        chorus_protocol::envfile::parse(&text).with_context(|| format!("CHORUS_CONFIG {path}"))?
+    {
         if std::env::var_os(&key).is_none() {
             // SAFETY: called first thing in main, before any other thread exists.
             unsafe { std::env::set_var(key, value) };
@@ -68,7 +77,9 @@ fn load_config_file() -> anyhow::Result<()> {
 
 fn init_logging(config: &Config) {
     let filter = EnvFilter::try_new(&config.log).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if config.log_format == "json" {
         builder.json().init();
     } else {

@@ -72,12 +72,20 @@ impl Harness {
             .await
             .unwrap();
         });
-        Harness { nats, http: http_addr, tcp: tcp_addr, stop: Some(stop), task: Some(task) }
+        Harness {
+            nats,
+            http: http_addr,
+            tcp: tcp_addr,
+            stop: Some(stop),
+            task: Some(task),
+        }
     }
 
     /// A guest WebSocket client on the public endpoint, past its `welcome`.
     pub async fn ws(&self) -> Ws {
-        let (ws, welcome) = Ws::connect(self.http, "/core/game/v1/real-time/public", &[]).await.unwrap();
+        let (ws, welcome) = Ws::connect(self.http, "/core/game/v1/real-time/public", &[])
+            .await
+            .unwrap();
         assert_eq!(welcome["op"], "welcome", "{welcome}");
         ws
     }
@@ -132,7 +140,10 @@ impl Harness {
             if n == want {
                 return;
             }
-            assert!(tokio::time::Instant::now() < deadline, "bridge holds {n} subscriptions on {subject}, want {want}");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "bridge holds {n} subscriptions on {subject}, want {want}"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -143,7 +154,10 @@ impl Harness {
             let _ = stop.send(());
         }
         if let Some(task) = self.task.take() {
-            timeout(WAIT, task).await.expect("bridge shut down in time").unwrap();
+            timeout(WAIT, task)
+                .await
+                .expect("bridge shut down in time")
+                .unwrap();
         }
     }
 }
@@ -159,12 +173,19 @@ impl Drop for Harness {
 /// A minimal HTTP GET: (status, body).
 pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
     let mut s = TcpStream::connect(addr).await.unwrap();
-    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").as_bytes()).await.unwrap();
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
     let mut buf = Vec::new();
-    tokio::io::AsyncReadExt::read_to_end(&mut s, &mut buf).await.unwrap();
+    tokio::io::AsyncReadExt::read_to_end(&mut s, &mut buf)
+        .await
+        .unwrap();
     let text = String::from_utf8_lossy(&buf).to_string();
     let status = text.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
     (status, body)
 }
 
@@ -187,7 +208,11 @@ pub struct Closed {
 
 impl Ws {
     /// Connects to `path` with extra request headers; returns the first frame too.
-    pub async fn connect(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Result<(Ws, Value), tungstenite::Error> {
+    pub async fn connect(
+        addr: SocketAddr,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<(Ws, Value), tungstenite::Error> {
         let mut req = format!("ws://{addr}{path}").into_client_request().unwrap();
         for (k, v) in headers {
             req.headers_mut().insert(
@@ -203,7 +228,9 @@ impl Ws {
 
     /// Connects without reading anything.
     pub async fn connect_raw(addr: SocketAddr, path: &str) -> Ws {
-        let (stream, _) = tokio_tungstenite::connect_async(format!("ws://{addr}{path}")).await.unwrap();
+        let (stream, _) = tokio_tungstenite::connect_async(format!("ws://{addr}{path}"))
+            .await
+            .unwrap();
         Ws { stream }
     }
 
@@ -235,9 +262,17 @@ impl Ws {
             let msg = timeout(WAIT, self.stream.next()).await.expect("a close in time");
             match msg {
                 Some(Ok(Message::Close(Some(f)))) => {
-                    return Closed { code: u16::from(f.code), reason: f.reason.to_string() };
+                    return Closed {
+                        code: u16::from(f.code),
+                        reason: f.reason.to_string(),
+                    };
                 }
-                Some(Ok(Message::Close(None))) => return Closed { code: u16::from(WsCloseCode::Status), reason: String::new() },
+                Some(Ok(Message::Close(None))) => {
+                    return Closed {
+                        code: u16::from(WsCloseCode::Status),
+                        reason: String::new(),
+                    };
+                }
                 Some(Ok(_)) => continue,
                 other => panic!("expected a close frame, got {other:?}"),
             }
@@ -263,7 +298,11 @@ impl Tcp {
     /// Connects without sending anything.
     pub async fn connect(addr: SocketAddr) -> Tcp {
         let (rd, wr) = TcpStream::connect(addr).await.unwrap().into_split();
-        Tcp { rd: BufReader::new(rd), wr, welcome: Value::Null }
+        Tcp {
+            rd: BufReader::new(rd),
+            wr,
+            welcome: Value::Null,
+        }
     }
 
     /// Sends a JSON frame as a line.
@@ -279,7 +318,10 @@ impl Tcp {
     /// The next line as JSON; `Value::Null` at end of stream.
     pub async fn recv(&mut self) -> Value {
         let mut line = String::new();
-        let n = timeout(WAIT, self.rd.read_line(&mut line)).await.expect("a line in time").unwrap();
+        let n = timeout(WAIT, self.rd.read_line(&mut line))
+            .await
+            .expect("a line in time")
+            .unwrap();
         if n == 0 {
             return Value::Null;
         }
