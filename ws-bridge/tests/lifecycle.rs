@@ -3,9 +3,10 @@
 
 mod common;
 
-use common::{Harness, Tcp, WAIT, Ws, http_get};
+use common::{BridgeProcess, Harness, Tcp, WAIT, Ws, http_get};
+use futures_util::StreamExt;
+use tokio::time::timeout;
 use serde_json::json;
-use std::process::Stdio;
 use tokio_tungstenite::tungstenite;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -132,54 +133,94 @@ async fn health_readiness_and_metrics_answer() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_closes_clients_with_going_away_and_the_binary_exits() {
     let nats = chorus_testkit::NatsServer::start().await;
-    let free = || {
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-    };
-    let (http, tcp) = (free(), free());
-    let mut bridge = tokio::process::Command::new(env!("CARGO_BIN_EXE_chorus-bridge"))
-        .env("CHORUS_NATS_URL", nats.url())
-        .env("CHORUS_HTTP_ADDR", http.to_string())
-        .env("CHORUS_TCP_ADDR", tcp.to_string())
-        .env("CHORUS_LOG", "warn")
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        if tokio::net::TcpStream::connect(http).await.is_ok() && http_get(http, "/readyz").await.0 == 200 {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the bridge never became ready"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    let (mut ws, welcome) = Ws::connect(http, "/core/game/v1/real-time/public", &[])
-        .await
-        .unwrap();
+    let mut bridge = BridgeProcess::spawn(&nats.url(), &[]).await;
+    let (mut ws, welcome) = Ws::connect(bridge.http, "/core/game/v1/real-time/public", &[]).await.unwrap();
     assert_eq!(welcome["op"], "welcome");
-    let mut line = Tcp::connect(tcp).await;
+    let mut line = Tcp::connect(bridge.tcp).await;
     line.send(json!({"op":"ping"})).await;
     assert_eq!(line.recv().await["op"], "welcome");
     assert_eq!(line.recv().await["op"], "pong");
 
-    let pid = bridge.id().unwrap().to_string();
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let closed = ws.closed().await;
+    let (exit, closed) = tokio::join!(bridge.terminate(), ws.closed());
     assert_eq!((closed.code, closed.reason.as_str()), (1001, "going_away"));
-    assert_eq!(
-        line.recv().await,
-        json!({"op":"close","code":1001,"reason":"going_away","reconnect":true})
-    );
-    let exit = tokio::time::timeout(WAIT, bridge.wait()).await.unwrap().unwrap();
+    assert_eq!(line.recv().await, json!({"op":"close","code":1001,"reason":"going_away","reconnect":true}));
     assert!(exit.success(), "{exit:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_log_line_carries_a_payload_or_a_token() {
+    let nats = chorus_testkit::NatsServer::start().await;
+    let policy = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(policy.path(), common::TEST_POLICY).unwrap();
+    let policy_path = policy.path().to_str().unwrap();
+    let mut bridge = BridgeProcess::spawn(
+        &nats.url(),
+        &[("CHORUS_LOG", "debug"), ("CHORUS_POLICY", policy_path), ("CHORUS_MAX_FRAME_BYTES", "4096")],
+    )
+    .await;
+    let marker = "payload-marker-7f3c91";
+    let token = "eyJhbGciOiJFUzI1NiJ9.secret-token-marker.c2ln";
+    let mut ws = Ws::connect_raw(bridge.http, &format!("/v1/ws?token={token}")).await;
+    assert_eq!(ws.closed().await.code, 4500);
+    let mut tcp = Tcp::connect(bridge.tcp).await;
+    tcp.send(json!({"op":"ping"})).await;
+    tcp.recv().await;
+    tcp.recv().await;
+    tcp.send(json!({"op":"sub","id":"1","subject":"test.logs"})).await;
+    assert_eq!(tcp.recv().await["op"], "ok");
+    tcp.send(json!({"op":"pub","id":"2","subject":"test.logs","data":{"secret":marker}})).await;
+    assert_eq!(tcp.recv().await["op"], "ok");
+    assert_eq!(tcp.recv().await["data"]["secret"], marker);
+    tcp.send(json!({"op":"auth","token":token})).await;
+    assert_eq!(tcp.recv().await["code"], "unauthorized");
+    tcp.send(json!({"op":"req","id":"3","subject":"test.none","data":marker})).await;
+    assert_eq!(tcp.recv().await["code"], "unavailable");
+    tcp.send_line(&format!("{{\"op\":\"pub\",\"data\":\"{marker}\"")).await;
+    assert_eq!(tcp.recv().await["code"], "bad_request");
+    tcp.send_line(&format!("{{\"data\":\"{}\"}}", marker.repeat(200))).await;
+    assert_eq!(tcp.recv().await["reason"], "too_large");
+    assert!(bridge.terminate().await.success());
+    let log = bridge.log();
+    assert!(log.contains("chorus-bridge listening"), "the log was captured:\n{log}");
+    assert!(!log.contains(marker), "a payload reached the log:\n{log}");
+    assert!(!log.contains("secret-token-marker"), "a token reached the log:\n{log}");
+}
+
+#[test]
+fn help_lists_every_setting() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_chorus-bridge")).arg("--help").output().unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    let source = include_str!("../src/config.rs");
+    let vars: Vec<&str> = source.split("env = \"").skip(1).map(|s| &s[..s.find('"').unwrap()]).collect();
+    assert!(vars.len() > 20, "{vars:?}");
+    for var in vars {
+        assert!(help.contains(var), "--help does not mention {var}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_answers_pings_is_closed_no_pong_and_one_that_does_stays() {
+    let h = Harness::start_with(|c| {
+        c.ping_interval_ms = 100;
+        c.pong_timeout_ms = 200;
+    })
+    .await;
+    // This one never reads, so its WebSocket library never answers the pings.
+    let mut deaf = h.ws().await;
+    let mut alive = h.ws().await;
+    let mut pings = 0;
+    while pings < 5 {
+        match timeout(WAIT, alive.stream.next()).await.unwrap() {
+            Some(Ok(tungstenite::Message::Ping(_))) => pings += 1,
+            other => panic!("expected pings, got {other:?}"),
+        }
+    }
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while h.metric("chorus_bridge_closes_total{reason=\"no_pong\"}").await < 1.0 {
+        assert!(tokio::time::Instant::now() < deadline, "the deaf client was never closed");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let closed = deaf.closed().await;
+    assert_eq!((closed.code, closed.reason.as_str()), (4001, "no_pong"));
+    assert_eq!(alive.call(json!({"op":"ping","id":"still"})).await, json!({"op":"pong","id":"still"}));
 }

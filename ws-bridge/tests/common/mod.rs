@@ -334,3 +334,65 @@ impl Tcp {
         self.recv().await
     }
 }
+
+/// The real `chorus-bridge` binary, started as an operator would, its log in a file.
+pub struct BridgeProcess {
+    /// The process.
+    pub child: tokio::process::Child,
+    /// Its HTTP address.
+    pub http: SocketAddr,
+    /// Its TCP line address.
+    pub tcp: SocketAddr,
+    /// Holds `bridge.log` (stderr) and any config file.
+    pub dir: tempfile::TempDir,
+}
+
+impl BridgeProcess {
+    /// Starts the binary against `nats_url` with extra env vars, on free ports given in a
+    /// `CHORUS_CONFIG` file (so the file is exercised too), and waits until it is ready.
+    pub async fn spawn(nats_url: &str, env: &[(&str, &str)]) -> BridgeProcess {
+        let free = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        let (http, tcp) = (free(), free());
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("bridge.env");
+        std::fs::write(
+            &config,
+            format!("# test config\nCHORUS_HTTP_ADDR={http}\nexport CHORUS_TCP_ADDR=\"{tcp}\"\n"),
+        )
+        .unwrap();
+        let log = std::fs::File::create(dir.path().join("bridge.log")).unwrap();
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_chorus-bridge"));
+        cmd.env("CHORUS_NATS_URL", nats_url)
+            .env("CHORUS_CONFIG", &config)
+            .env("CHORUS_LOG", "warn")
+            .env_remove("CHORUS_HTTP_ADDR")
+            .env_remove("CHORUS_TCP_ADDR")
+            .stderr(log)
+            .kill_on_drop(true);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().unwrap();
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            if TcpStream::connect(http).await.is_ok() && http_get(http, "/readyz").await.0 == 200 {
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "the bridge never became ready");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        BridgeProcess { child, http, tcp, dir }
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub async fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().unwrap().to_string();
+        assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        timeout(WAIT, self.child.wait()).await.expect("exited in time").unwrap()
+    }
+
+    /// Everything the process logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("bridge.log")).unwrap()
+    }
+}
