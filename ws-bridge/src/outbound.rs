@@ -12,8 +12,28 @@ use tokio_util::sync::CancellationToken;
 use tungstenite::Utf8Bytes;
 
 /// An encoded frame (JSON text). Cloning shares the bytes: one `msg` encoding serves
-/// every socket subscribed to its subject.
-pub type Frame = Utf8Bytes;
+/// every socket subscribed to its subject. One pointer wide, so that a socket's queue
+/// (whose first block of slots is allocated up front) stays small.
+#[derive(Debug, Clone)]
+pub struct Frame(Arc<Utf8Bytes>);
+
+impl Frame {
+    /// The frame as WebSocket text (shares the bytes).
+    pub fn text(&self) -> Utf8Bytes {
+        Utf8Bytes::clone(&self.0)
+    }
+
+    /// The frame's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl From<String> for Frame {
+    fn from(text: String) -> Frame {
+        Frame(Arc::new(Utf8Bytes::from(text)))
+    }
+}
 
 /// Closing and liveness state shared by a session's reader, writer and the fan-out.
 #[derive(Debug)]

@@ -204,8 +204,13 @@ impl Session {
         send_err(&self.shared, &self.outbox, id, code, message);
     }
 
-    /// Acts on one frame from the client.
+    /// Acts on one frame from the client. Boxed: the futures of the rarer ops (a NATS
+    /// subscribe, a publish) are large, and an idle connection should not carry their space.
     async fn handle(&mut self, bytes: Bytes) {
+        Box::pin(self.handle_frame(bytes)).await
+    }
+
+    async fn handle_frame(&mut self, bytes: Bytes) {
         let frame = match ClientFrame::parse(&bytes) {
             Ok(frame) => frame,
             Err(e) => {

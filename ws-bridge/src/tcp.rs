@@ -108,27 +108,29 @@ impl Source for LineSource {
     }
 }
 
-/// Writes frames as lines, one write per batch.
+/// Writes frames as lines, one write per flush.
 pub struct LineSink {
     wr: OwnedWriteHalf,
-    /// The batch being written; reused.
+    /// Lines fed since the last flush; reused.
     buf: Vec<u8>,
 }
 
 impl Sink for LineSink {
     const PINGS: bool = false;
 
-    async fn send_batch(&mut self, frames: &[Frame]) -> io::Result<()> {
+    async fn feed(&mut self, frame: Frame) -> io::Result<()> {
+        self.buf.extend_from_slice(frame.as_bytes());
+        self.buf.push(b'\n');
+        Ok(())
+    }
+
+    async fn flush(&mut self) -> io::Result<()> {
+        let written = self.wr.write_all(&self.buf).await;
         self.buf.clear();
-        for frame in frames {
-            self.buf.extend_from_slice(frame.as_bytes());
-            self.buf.push(b'\n');
-        }
-        self.wr.write_all(&self.buf).await?;
         if self.buf.capacity() > 64 * 1024 {
             self.buf = Vec::new();
         }
-        Ok(())
+        written
     }
 
     async fn ping(&mut self) -> io::Result<()> {

@@ -32,8 +32,11 @@ pub trait Sink: Send + 'static {
     /// Whether this transport has protocol-level pings (WebSocket does, TCP lines do not).
     const PINGS: bool;
 
-    /// Writes the frames and flushes once.
-    fn send_batch(&mut self, frames: &[Frame]) -> impl Future<Output = io::Result<()>> + Send;
+    /// Queues a frame for the next flush (it may be written earlier if buffers fill).
+    fn feed(&mut self, frame: Frame) -> impl Future<Output = io::Result<()>> + Send;
+
+    /// Writes everything fed so far.
+    fn flush(&mut self) -> impl Future<Output = io::Result<()>> + Send;
 
     /// Sends a keepalive ping.
     fn ping(&mut self) -> impl Future<Output = io::Result<()>> + Send;

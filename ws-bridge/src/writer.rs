@@ -1,10 +1,14 @@
-//! A session's writer task: drains the outbound queue in batches (feed them all, flush
+//! A session's writer task: drains the outbound queue in batches (feed what is queued, flush
 //! once), keeps WebSocket clients alive with pings and a pong deadline, and writes the close
 //! frame when the session ends with a code of the bridge's.
+//!
+//! This loop runs once per delivery per socket, so it allocates nothing and registers no
+//! timer per message: the close signal and the keepalive timer are pinned once and reused.
 
 use crate::outbound::{Control, Frame};
 use crate::transport::Sink;
 use chorus_protocol::CloseCode;
+use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -25,52 +29,50 @@ pub struct WriterConfig {
 
 /// What the keepalive timer waits for next.
 enum Keepalive {
-    /// Send a ping at this time.
-    PingAt(Instant),
-    /// A ping went out at `sent`; the peer must have been heard from by `deadline`.
-    PongBy { sent: Instant, deadline: Instant },
+    /// Send a ping when the timer fires.
+    Ping,
+    /// A ping went out at `sent`; the peer must have been heard from when the timer fires.
+    Pong { sent: Instant },
 }
 
 /// Runs until the session ends; returns after the close frame (if any) is written.
 pub async fn run<S: Sink>(mut sink: S, mut rx: mpsc::Receiver<Frame>, ctl: Arc<Control>, cfg: WriterConfig) {
-    let mut batch = Vec::with_capacity(cfg.batch.min(16));
-    let mut keepalive = Keepalive::PingAt(Instant::now() + cfg.ping_interval);
+    let closed = ctl.closed();
+    tokio::pin!(closed);
+    let timer = sleep_until(Instant::now() + cfg.ping_interval);
+    tokio::pin!(timer);
+    let mut keepalive = Keepalive::Ping;
     loop {
-        let wake_at = match keepalive {
-            Keepalive::PingAt(t) => t,
-            Keepalive::PongBy { deadline, .. } => deadline,
-        };
         tokio::select! {
             biased;
-            _ = ctl.closed() => break,
-            n = rx.recv_many(&mut batch, cfg.batch) => {
-                if n == 0 {
-                    break;
-                }
-                let written = timeout(cfg.write_timeout, sink.send_batch(&batch)).await;
-                batch.clear();
+            _ = &mut closed => break,
+            frame = rx.recv() => {
+                let Some(frame) = frame else { break };
+                let written = timeout(cfg.write_timeout, write_batch(&mut sink, &mut rx, frame, cfg.batch)).await;
                 if !matches!(written, Ok(Ok(()))) {
                     // The peer is gone or stuck; there is nobody to tell.
                     ctl.end();
                     return;
                 }
             }
-            _ = sleep_until(wake_at), if S::PINGS => {
+            _ = &mut timer, if S::PINGS => {
                 keepalive = match keepalive {
-                    Keepalive::PingAt(_) => {
+                    Keepalive::Ping => {
                         let sent = Instant::now();
-                        if timeout(cfg.write_timeout, sink.ping()).await.is_err() {
+                        if !matches!(timeout(cfg.write_timeout, sink.ping()).await, Ok(Ok(()))) {
                             ctl.end();
                             return;
                         }
-                        Keepalive::PongBy { sent, deadline: sent + cfg.pong_timeout }
+                        timer.as_mut().reset(sent + cfg.pong_timeout);
+                        Keepalive::Pong { sent }
                     }
-                    Keepalive::PongBy { sent, .. } => {
+                    Keepalive::Pong { sent } => {
                         if ctl.last_seen() < sent {
                             ctl.close(CloseCode::NoPong);
                             break;
                         }
-                        Keepalive::PingAt(sent + cfg.ping_interval)
+                        timer.as_mut().reset(sent + cfg.ping_interval);
+                        Keepalive::Ping
                     }
                 };
             }
@@ -80,18 +82,33 @@ pub async fn run<S: Sink>(mut sink: S, mut rx: mpsc::Receiver<Frame>, ctl: Arc<C
     // What was already queued (an `err` saying why, replies) goes out before the close,
     // unless the queue filling up is the very reason for closing.
     if code != CloseCode::SlowConsumer {
-        batch.clear();
-        while let Ok(frame) = rx.try_recv() {
-            batch.push(frame);
-        }
-        if !batch.is_empty()
-            && !matches!(
-                timeout(cfg.write_timeout, sink.send_batch(&batch)).await,
-                Ok(Ok(()))
+        if let Ok(frame) = rx.try_recv() {
+            let drained = timeout(
+                cfg.write_timeout,
+                write_batch(&mut sink, &mut rx, frame, usize::MAX),
             )
-        {
-            return;
+            .await;
+            if !matches!(drained, Ok(Ok(()))) {
+                return;
+            }
         }
     }
     let _ = timeout(cfg.write_timeout, sink.close(code)).await;
+}
+
+/// Feeds `first` and whatever else is already queued (up to `max` frames), then flushes once.
+async fn write_batch<S: Sink>(
+    sink: &mut S,
+    rx: &mut mpsc::Receiver<Frame>,
+    first: Frame,
+    max: usize,
+) -> io::Result<()> {
+    sink.feed(first).await?;
+    for _ in 1..max {
+        match rx.try_recv() {
+            Ok(frame) => sink.feed(frame).await?,
+            Err(_) => break,
+        }
+    }
+    sink.flush().await
 }

@@ -138,10 +138,11 @@ fn io_err(e: tungstenite::Error) -> io::Error {
 impl Sink for WsSink {
     const PINGS: bool = true;
 
-    async fn send_batch(&mut self, frames: &[Frame]) -> io::Result<()> {
-        for frame in frames {
-            self.0.feed(Message::Text(frame.clone())).await.map_err(io_err)?;
-        }
+    async fn feed(&mut self, frame: Frame) -> io::Result<()> {
+        self.0.feed(Message::Text(frame.text())).await.map_err(io_err)
+    }
+
+    async fn flush(&mut self) -> io::Result<()> {
         self.0.flush().await.map_err(io_err)
     }
 

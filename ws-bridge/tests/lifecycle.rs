@@ -5,8 +5,8 @@ mod common;
 
 use common::{BridgeProcess, Harness, Tcp, WAIT, Ws, http_get};
 use futures_util::StreamExt;
-use tokio::time::timeout;
 use serde_json::json;
+use tokio::time::timeout;
 use tokio_tungstenite::tungstenite;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -134,7 +134,9 @@ async fn health_readiness_and_metrics_answer() {
 async fn sigterm_closes_clients_with_going_away_and_the_binary_exits() {
     let nats = chorus_testkit::NatsServer::start().await;
     let mut bridge = BridgeProcess::spawn(&nats.url(), &[]).await;
-    let (mut ws, welcome) = Ws::connect(bridge.http, "/core/game/v1/real-time/public", &[]).await.unwrap();
+    let (mut ws, welcome) = Ws::connect(bridge.http, "/core/game/v1/real-time/public", &[])
+        .await
+        .unwrap();
     assert_eq!(welcome["op"], "welcome");
     let mut line = Tcp::connect(bridge.tcp).await;
     line.send(json!({"op":"ping"})).await;
@@ -143,7 +145,10 @@ async fn sigterm_closes_clients_with_going_away_and_the_binary_exits() {
 
     let (exit, closed) = tokio::join!(bridge.terminate(), ws.closed());
     assert_eq!((closed.code, closed.reason.as_str()), (1001, "going_away"));
-    assert_eq!(line.recv().await, json!({"op":"close","code":1001,"reason":"going_away","reconnect":true}));
+    assert_eq!(
+        line.recv().await,
+        json!({"op":"close","code":1001,"reason":"going_away","reconnect":true})
+    );
     assert!(exit.success(), "{exit:?}");
 }
 
@@ -155,7 +160,11 @@ async fn no_log_line_carries_a_payload_or_a_token() {
     let policy_path = policy.path().to_str().unwrap();
     let mut bridge = BridgeProcess::spawn(
         &nats.url(),
-        &[("CHORUS_LOG", "debug"), ("CHORUS_POLICY", policy_path), ("CHORUS_MAX_FRAME_BYTES", "4096")],
+        &[
+            ("CHORUS_LOG", "debug"),
+            ("CHORUS_POLICY", policy_path),
+            ("CHORUS_MAX_FRAME_BYTES", "4096"),
+        ],
     )
     .await;
     let marker = "payload-marker-7f3c91";
@@ -168,30 +177,47 @@ async fn no_log_line_carries_a_payload_or_a_token() {
     tcp.recv().await;
     tcp.send(json!({"op":"sub","id":"1","subject":"test.logs"})).await;
     assert_eq!(tcp.recv().await["op"], "ok");
-    tcp.send(json!({"op":"pub","id":"2","subject":"test.logs","data":{"secret":marker}})).await;
+    tcp.send(json!({"op":"pub","id":"2","subject":"test.logs","data":{"secret":marker}}))
+        .await;
     assert_eq!(tcp.recv().await["op"], "ok");
     assert_eq!(tcp.recv().await["data"]["secret"], marker);
     tcp.send(json!({"op":"auth","token":token})).await;
     assert_eq!(tcp.recv().await["code"], "unauthorized");
-    tcp.send(json!({"op":"req","id":"3","subject":"test.none","data":marker})).await;
+    tcp.send(json!({"op":"req","id":"3","subject":"test.none","data":marker}))
+        .await;
     assert_eq!(tcp.recv().await["code"], "unavailable");
-    tcp.send_line(&format!("{{\"op\":\"pub\",\"data\":\"{marker}\"")).await;
+    tcp.send_line(&format!("{{\"op\":\"pub\",\"data\":\"{marker}\""))
+        .await;
     assert_eq!(tcp.recv().await["code"], "bad_request");
-    tcp.send_line(&format!("{{\"data\":\"{}\"}}", marker.repeat(200))).await;
+    tcp.send_line(&format!("{{\"data\":\"{}\"}}", marker.repeat(200)))
+        .await;
     assert_eq!(tcp.recv().await["reason"], "too_large");
     assert!(bridge.terminate().await.success());
     let log = bridge.log();
-    assert!(log.contains("chorus-bridge listening"), "the log was captured:\n{log}");
+    assert!(
+        log.contains("chorus-bridge listening"),
+        "the log was captured:\n{log}"
+    );
     assert!(!log.contains(marker), "a payload reached the log:\n{log}");
-    assert!(!log.contains("secret-token-marker"), "a token reached the log:\n{log}");
+    assert!(
+        !log.contains("secret-token-marker"),
+        "a token reached the log:\n{log}"
+    );
 }
 
 #[test]
 fn help_lists_every_setting() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_chorus-bridge")).arg("--help").output().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_chorus-bridge"))
+        .arg("--help")
+        .output()
+        .unwrap();
     let help = String::from_utf8(out.stdout).unwrap();
     let source = include_str!("../src/config.rs");
-    let vars: Vec<&str> = source.split("env = \"").skip(1).map(|s| &s[..s.find('"').unwrap()]).collect();
+    let vars: Vec<&str> = source
+        .split("env = \"")
+        .skip(1)
+        .map(|s| &s[..s.find('"').unwrap()])
+        .collect();
     assert!(vars.len() > 20, "{vars:?}");
     for var in vars {
         assert!(help.contains(var), "--help does not mention {var}");
@@ -217,10 +243,16 @@ async fn a_client_that_never_answers_pings_is_closed_no_pong_and_one_that_does_s
     }
     let deadline = tokio::time::Instant::now() + WAIT;
     while h.metric("chorus_bridge_closes_total{reason=\"no_pong\"}").await < 1.0 {
-        assert!(tokio::time::Instant::now() < deadline, "the deaf client was never closed");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the deaf client was never closed"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     let closed = deaf.closed().await;
     assert_eq!((closed.code, closed.reason.as_str()), (4001, "no_pong"));
-    assert_eq!(alive.call(json!({"op":"ping","id":"still"})).await, json!({"op":"pong","id":"still"}));
+    assert_eq!(
+        alive.call(json!({"op":"ping","id":"still"})).await,
+        json!({"op":"pong","id":"still"})
+    );
 }

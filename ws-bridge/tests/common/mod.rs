@@ -351,7 +351,12 @@ impl BridgeProcess {
     /// Starts the binary against `nats_url` with extra env vars, on free ports given in a
     /// `CHORUS_CONFIG` file (so the file is exercised too), and waits until it is ready.
     pub async fn spawn(nats_url: &str, env: &[(&str, &str)]) -> BridgeProcess {
-        let free = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        let free = || {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+        };
         let (http, tcp) = (free(), free());
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("bridge.env");
@@ -378,17 +383,34 @@ impl BridgeProcess {
             if TcpStream::connect(http).await.is_ok() && http_get(http, "/readyz").await.0 == 200 {
                 break;
             }
-            assert!(tokio::time::Instant::now() < deadline, "the bridge never became ready");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the bridge never became ready"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        BridgeProcess { child, http, tcp, dir }
+        BridgeProcess {
+            child,
+            http,
+            tcp,
+            dir,
+        }
     }
 
     /// Sends SIGTERM and waits for the exit status.
     pub async fn terminate(&mut self) -> std::process::ExitStatus {
         let pid = self.child.id().unwrap().to_string();
-        assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
-        timeout(WAIT, self.child.wait()).await.expect("exited in time").unwrap()
+        assert!(
+            std::process::Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        timeout(WAIT, self.child.wait())
+            .await
+            .expect("exited in time")
+            .unwrap()
     }
 
     /// Everything the process logged so far.
