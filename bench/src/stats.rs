@@ -373,10 +373,11 @@ pub fn print_table(scenario: &str, reports: &[TargetReport]) {
                 }
             }
         }
-        if let [Some(a), Some(b)] = values[..] {
-            if b != 0.0 && RATIO_ROWS.contains(label) {
-                line += &format!("{:>14}", format!("{:.2}", a / b));
-            }
+        if let [Some(a), Some(b)] = values[..]
+            && b != 0.0
+            && RATIO_ROWS.contains(label)
+        {
+            line += &format!("{:>14}", format!("{:.2}", a / b));
         }
         println!("{line}");
     }

@@ -1,7 +1,7 @@
 //! The HTTP listener: WebSocket upgrades on the client endpoints, `/healthz`, `/readyz`,
 //! `/metrics`, and the static web app when one is configured. One port for a laptop.
 
-use crate::server::{Shared, accept_backoff};
+use crate::server::{Shared, accept_loop};
 use crate::session::Entry;
 use crate::{static_files, ws};
 use bytes::Bytes;
@@ -21,21 +21,10 @@ pub type Body = Full<Bytes>;
 
 /// Accepts HTTP connections until shutdown.
 pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
-    let mut failures = 0;
-    loop {
-        let accepted = tokio::select! {
-            _ = shared.shutdown.cancelled() => return,
-            accepted = listener.accept() => accepted,
-        };
-        match accepted {
-            Ok((stream, _)) => {
-                failures = 0;
-                let _ = stream.set_nodelay(true);
-                shared.tasks.spawn(serve_connection(stream, shared.clone()));
-            }
-            Err(_) => accept_backoff(&mut failures).await,
-        }
-    }
+    accept_loop(listener, &shared, |stream| {
+        shared.tasks.spawn(serve_connection(stream, shared.clone()));
+    })
+    .await
 }
 
 async fn serve_connection(stream: TcpStream, shared: Arc<Shared>) {

@@ -3,7 +3,7 @@
 //! sends anything else first, or nothing within the first-frame timeout, is a guest.
 
 use crate::outbound::Frame;
-use crate::server::{Shared, accept_backoff};
+use crate::server::{Shared, accept_loop};
 use crate::session::{self, Entry, Handshake};
 use crate::transport::{Inbound, Sink, Source};
 use bytes::{Bytes, BytesMut};
@@ -13,46 +13,33 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpListener, TcpStream};
 
 /// Accepts TCP clients until shutdown.
 pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
-    let mut failures = 0;
-    loop {
-        let accepted = tokio::select! {
-            _ = shared.shutdown.cancelled() => return,
-            accepted = listener.accept() => accepted,
-        };
-        let stream = match accepted {
-            Ok((stream, _)) => {
-                failures = 0;
-                stream
-            }
-            Err(_) => {
-                accept_backoff(&mut failures).await;
-                continue;
-            }
-        };
-        let _ = stream.set_nodelay(true);
-        let keepalive = socket2::TcpKeepalive::new()
-            .with_time(Duration::from_secs(60))
-            .with_interval(Duration::from_secs(10));
-        let _ = socket2::SockRef::from(&stream).set_tcp_keepalive(&keepalive);
-        let (rd, wr) = stream.into_split();
-        let source = LineSource {
-            rd,
-            buf: BytesMut::new(),
-            max: shared.config.max_frame_bytes,
-            discarding: false,
-        };
-        let sink = LineSink { wr, buf: Vec::new() };
-        let hs = Handshake {
-            entry: Entry::Default,
-            token: None,
-        };
-        shared.tasks.spawn(session::run(shared.clone(), source, sink, hs));
-    }
+    accept_loop(listener, &shared, |stream| start(stream, &shared)).await
+}
+
+/// Starts a session on an accepted TCP connection.
+fn start(stream: TcpStream, shared: &Arc<Shared>) {
+    let keepalive = socket2::TcpKeepalive::new()
+        .with_time(Duration::from_secs(60))
+        .with_interval(Duration::from_secs(10));
+    let _ = socket2::SockRef::from(&stream).set_tcp_keepalive(&keepalive);
+    let (rd, wr) = stream.into_split();
+    let source = LineSource {
+        rd,
+        buf: BytesMut::new(),
+        max: shared.config.max_frame_bytes,
+        discarding: false,
+    };
+    let sink = LineSink { wr, buf: Vec::new() };
+    let hs = Handshake {
+        entry: Entry::Default,
+        token: None,
+    };
+    shared.tasks.spawn(session::run(shared.clone(), source, sink, hs));
 }
 
 /// Reads newline-terminated frames, never buffering more than the frame limit.

@@ -81,16 +81,19 @@ pub async fn run<S: Sink>(mut sink: S, mut rx: mpsc::Receiver<Frame>, ctl: Arc<C
     let Some(code) = ctl.code() else { return };
     // What was already queued (an `err` saying why, replies) goes out before the close,
     // unless the queue filling up is the very reason for closing.
-    if code != CloseCode::SlowConsumer {
-        if let Ok(frame) = rx.try_recv() {
-            let drained = timeout(
-                cfg.write_timeout,
-                write_batch(&mut sink, &mut rx, frame, usize::MAX),
-            )
-            .await;
-            if !matches!(drained, Ok(Ok(()))) {
-                return;
-            }
+    let queued = if code == CloseCode::SlowConsumer {
+        None
+    } else {
+        rx.try_recv().ok()
+    };
+    if let Some(frame) = queued {
+        let drained = timeout(
+            cfg.write_timeout,
+            write_batch(&mut sink, &mut rx, frame, usize::MAX),
+        )
+        .await;
+        if !matches!(drained, Ok(Ok(()))) {
+            return;
         }
     }
     let _ = timeout(cfg.write_timeout, sink.close(code)).await;

@@ -15,7 +15,10 @@ use std::time::{Duration, Instant};
 
 /// CPU seconds the calling thread has used.
 fn thread_cpu() -> f64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: a valid clock id and a valid out-pointer.
     unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
     ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9
@@ -26,7 +29,10 @@ fn drain(clients: Vec<TcpStream>, deadline: Instant) -> (u64, f64) {
     // SAFETY: plain epoll calls on sockets this thread owns, with valid buffers.
     let ep = unsafe { libc::epoll_create1(0) };
     for (i, c) in clients.iter().enumerate() {
-        let mut ev = libc::epoll_event { events: libc::EPOLLIN as u32, u64: i as u64 };
+        let mut ev = libc::epoll_event {
+            events: libc::EPOLLIN as u32,
+            u64: i as u64,
+        };
         unsafe { libc::epoll_ctl(ep, libc::EPOLL_CTL_ADD, c.as_raw_fd(), &mut ev) };
     }
     let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; 1024];
@@ -48,7 +54,11 @@ fn drain(clients: Vec<TcpStream>, deadline: Instant) -> (u64, f64) {
 }
 
 fn main() {
-    let arg = |i: usize, default: u64| std::env::args().nth(i).map_or(default, |s| s.parse().expect("a number"));
+    let arg = |i: usize, default: u64| {
+        std::env::args()
+            .nth(i)
+            .map_or(default, |s| s.parse().expect("a number"))
+    };
     let (n, rate, seconds) = (arg(1, 5000) as usize, arg(2, 40), arg(3, 10));
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("address");
