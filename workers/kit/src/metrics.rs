@@ -1,0 +1,72 @@
+//! A worker's Prometheus metrics: requests by method and code, and handler latency.
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use std::sync::Mutex;
+
+type Labels = Vec<(String, String)>;
+
+/// Metrics of one worker process.
+#[derive(Debug)]
+pub struct Metrics {
+    /// Locked only to encode at scrape time and to register at start-up.
+    registry: Mutex<Registry>,
+    /// Requests handled, by method and result code (`ok` or an error code).
+    requests: Family<Labels, Counter>,
+    /// Handler latency in seconds, by method.
+    latency: Family<Labels, Histogram>,
+}
+
+impl Metrics {
+    /// Metrics for the worker `name` (a `worker` label on every series).
+    pub fn new(name: &str) -> Metrics {
+        let mut registry = Registry::with_prefix_and_labels(
+            "chorus_worker",
+            [("worker".into(), name.to_string().into())].into_iter(),
+        );
+        let requests = Family::<Labels, Counter>::default();
+        let latency = Family::<Labels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.0005, 2.0, 14))
+        });
+        registry.register(
+            "requests",
+            "Requests handled, by method and code",
+            requests.clone(),
+        );
+        registry.register("request_seconds", "Handler latency, by method", latency.clone());
+        Metrics {
+            registry: Mutex::new(registry),
+            requests,
+            latency,
+        }
+    }
+
+    /// Records one handled request.
+    pub fn request(&self, method: &str, code: &str, seconds: f64) {
+        self.requests
+            .get_or_create(&vec![
+                ("method".into(), method.into()),
+                ("code".into(), code.into()),
+            ])
+            .inc();
+        self.latency
+            .get_or_create(&vec![("method".into(), method.into())])
+            .observe(seconds);
+    }
+
+    /// Lets a worker register metrics of its own.
+    pub fn with_registry<T>(&self, f: impl FnOnce(&mut Registry) -> T) -> T {
+        f(&mut self.registry.lock().expect("metrics lock"))
+    }
+
+    /// The text exposition format.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        encode(&mut out, &self.registry.lock().expect("metrics lock"))
+            .expect("writing to a String cannot fail");
+        out
+    }
+}
