@@ -10,6 +10,7 @@
 //! - [`subject`]: subject and pattern grammar, NATS wildcard matching and coverage.
 //! - [`policy`]: what each namespace may subscribe, publish and request.
 //! - [`identity`]: who a connection is (user id, name, namespace).
+//! - [`token`]: access-token claims and the JWKS.
 //! - [`headers`]: the NATS header names the bridge stamps on what it forwards.
 //! - [`envfile`]: the optional `CHORUS_CONFIG` file format (`KEY=value` lines).
 
@@ -21,6 +22,7 @@ pub mod headers;
 pub mod identity;
 pub mod policy;
 pub mod subject;
+pub mod token;
 
 pub use close::CloseCode;
 pub use error::ErrorCode;

@@ -11,6 +11,7 @@
 //! - [`http`]: `/metrics`, `/healthz`, `/readyz`.
 //! - [`metrics`]: request counters and latencies per method.
 //! - [`config`]: the settings every worker shares ([`KitArgs`]), env file and logging.
+//! - [`token`]: ES256 access tokens: signing keys, the JWKS, verification.
 //! - [`worker`]: start-up and shutdown, tying the rest together.
 
 pub mod caller;
@@ -20,6 +21,7 @@ pub mod error;
 pub mod http;
 pub mod metrics;
 pub mod service;
+pub mod token;
 pub mod worker;
 
 pub use caller::Caller;
