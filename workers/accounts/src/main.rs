@@ -1,1 +1,91 @@
-fn main() {}
+//! `chorus-accounts`: reads its settings, connects (NATS, Postgres with migrations), loads
+//! its signing keys and serves `svc.accounts.*` until SIGTERM or Ctrl-C.
+
+use anyhow::Context;
+use chorus_accounts::sessions::TokenSettings;
+use chorus_accounts::{Accounts, MIGRATIONS, Settings, service};
+use chorus_kit::config::{init_logging, load_config_file};
+use chorus_kit::token::SigningKeys;
+use chorus_kit::worker::shutdown_signal;
+use chorus_kit::{KitArgs, Worker};
+use clap::Parser;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Settings of `chorus-accounts`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "chorus-accounts",
+    version,
+    about = "Chorus accounts worker: sign-up, login, tokens"
+)]
+struct Args {
+    #[command(flatten)]
+    kit: KitArgs,
+
+    /// Directory of ES256 signing keys (`*.p8`, PKCS#8 DER); the last by name signs.
+    #[arg(long, env = "CHORUS_SIGNING_KEY_DIR", default_value = ".run/keys")]
+    signing_key_dir: PathBuf,
+
+    /// Create a signing key in the key directory when it has none (local runs).
+    #[arg(long, env = "CHORUS_GENERATE_KEY", default_value_t = false)]
+    generate_key: bool,
+
+    /// `iss` of issued tokens (bridges check it).
+    #[arg(long, env = "CHORUS_TOKEN_ISSUER", default_value = "chorus")]
+    token_issuer: String,
+
+    /// `aud` of issued tokens (bridges check it).
+    #[arg(long, env = "CHORUS_TOKEN_AUDIENCE", default_value = "chorus")]
+    token_audience: String,
+
+    /// Access-token lifetime in seconds.
+    #[arg(long, env = "CHORUS_ACCESS_TTL_SECS", default_value_t = 900)]
+    access_ttl_secs: u64,
+
+    /// Refresh-token lifetime in seconds.
+    #[arg(long, env = "CHORUS_REFRESH_TTL_SECS", default_value_t = 30 * 24 * 3600)]
+    refresh_ttl_secs: u64,
+
+    /// PBKDF2-HMAC-SHA256 iterations for new password hashes.
+    #[arg(long, env = "CHORUS_PBKDF2_ITERATIONS", default_value_t = chorus_accounts::password::DEFAULT_ITERATIONS)]
+    pbkdf2_iterations: u32,
+
+    /// Sign-up, login and password attempts per minute, per name and per connection.
+    #[arg(long, env = "CHORUS_LOGIN_ATTEMPTS_PER_MIN", default_value_t = 10)]
+    login_attempts_per_min: u32,
+}
+
+fn main() -> anyhow::Result<()> {
+    // Before the runtime starts threads: this may set environment variables.
+    load_config_file()?;
+    let args = Args::parse();
+    init_logging(&args.kit.log, &args.kit.log_format);
+    tokio::runtime::Runtime::new()?.block_on(run(args))
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let keys = SigningKeys::load_dir(&args.signing_key_dir, args.generate_key).context("signing keys")?;
+    let worker = Worker::start("accounts", &args.kit, Some(MIGRATIONS)).await?;
+    let settings = Settings {
+        tokens: TokenSettings {
+            issuer: args.token_issuer,
+            audience: args.token_audience,
+            access_ttl: args.access_ttl_secs,
+            refresh_ttl: args.refresh_ttl_secs,
+        },
+        pbkdf2_iterations: args.pbkdf2_iterations,
+        attempts_per_minute: args.login_attempts_per_min,
+    };
+    let db = worker.db.clone().expect("started with migrations");
+    let accounts = Accounts::new(db, keys, worker.nats.clone(), settings);
+    let sweeper = accounts.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            sweeper.forget_old_attempts();
+        }
+    });
+    worker.run(service(accounts), shutdown_signal()).await?;
+    Ok(())
+}

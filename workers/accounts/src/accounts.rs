@@ -1,0 +1,344 @@
+//! The `svc.accounts.*` endpoints: `signup`, `login`, `refresh`, `logout`, `me`,
+//! `password`, `jwks`. A wrong password and an unknown name answer alike, in about the same
+//! time; attempts are limited per name and per connection.
+
+use crate::names::{AccountName, Password};
+use crate::password::PasswordHash;
+use crate::sessions::{self, TokenPair, TokenSettings};
+use chorus_kit::token::SigningKeys;
+use chorus_kit::{Empty, Request, Service, ServiceError};
+use chorus_protocol::{Identity, Namespace};
+use deadpool_postgres::Pool;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+/// The worker's settings (beyond the kit's).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Token issuing.
+    pub tokens: TokenSettings,
+    /// PBKDF2 iterations for new hashes.
+    pub pbkdf2_iterations: u32,
+    /// Login attempts per minute, per account name and per connection.
+    pub attempts_per_minute: u32,
+}
+
+/// The worker's state, shared by every request.
+pub struct Accounts {
+    /// Accounts and refresh tokens.
+    db: Pool,
+    /// Signs access tokens.
+    keys: SigningKeys,
+    /// To kick connections after a token theft or a password change.
+    nats: async_nats::Client,
+    /// Settings.
+    settings: Settings,
+    /// Attempts per account name (lowercase) and per connection.
+    attempts: DefaultKeyedRateLimiter<String>,
+}
+
+impl Accounts {
+    /// The worker's state.
+    pub fn new(db: Pool, keys: SigningKeys, nats: async_nats::Client, settings: Settings) -> Arc<Accounts> {
+        let per_minute = NonZeroU32::new(settings.attempts_per_minute.max(1)).expect("at least one");
+        let attempts = RateLimiter::keyed(Quota::per_minute(per_minute));
+        Arc::new(Accounts {
+            db,
+            keys,
+            nats,
+            settings,
+            attempts,
+        })
+    }
+
+    /// Forgets attempt counters that have refilled (call now and then).
+    pub fn forget_old_attempts(&self) {
+        self.attempts.retain_recent();
+    }
+
+    fn attempt(&self, key: String) -> Result<(), ServiceError> {
+        self.attempts
+            .check_key(&key)
+            .map_err(|_| ServiceError::rate_limited("too many attempts; wait a minute"))
+    }
+
+    /// Limits by connection (when known) and by `name`.
+    fn limit(&self, req: &Request, name: Option<&AccountName>) -> Result<(), ServiceError> {
+        if let Some(caller) = &req.caller {
+            self.attempt(format!("conn:{}", caller.conn))?;
+        }
+        if let Some(name) = name {
+            self.attempt(format!("name:{}", name.folded()))?;
+        }
+        Ok(())
+    }
+
+    /// Tells every bridge to close `user`'s connections (all but `except_conn`).
+    async fn kick(&self, user: &str, reason: &str, except_conn: Option<&str>) {
+        let body = json!({"reason": reason, "except_conn": except_conn}).to_string();
+        if let Err(e) = self.nats.publish(format!("ctl.kick.{user}"), body.into()).await {
+            tracing::warn!(error = %e, "kick not sent");
+        }
+    }
+}
+
+fn user(id: i64, name: String) -> Identity {
+    Identity {
+        id: id.to_string(),
+        name,
+        ns: Namespace::Private,
+    }
+}
+
+/// `signup` and `login` input.
+#[derive(Deserialize)]
+pub struct Credentials {
+    name: String,
+    password: String,
+}
+
+/// `refresh` and `logout` input.
+#[derive(Deserialize)]
+pub struct RefreshRequest {
+    refresh_token: String,
+}
+
+/// `password` input.
+#[derive(Deserialize)]
+pub struct PasswordChange {
+    old_password: String,
+    new_password: String,
+}
+
+/// `signup` output.
+#[derive(Serialize)]
+pub struct SignedUp {
+    user: Identity,
+}
+
+async fn signup(a: Arc<Accounts>, req: Request, c: Credentials) -> Result<SignedUp, ServiceError> {
+    let name = AccountName::parse(&c.name)?;
+    let password = Password::parse(c.password)?;
+    a.limit(&req, None)?;
+    let iterations = a.settings.pbkdf2_iterations;
+    let hash = tokio::task::spawn_blocking(move || PasswordHash::new(password.expose(), iterations))
+        .await
+        .map_err(ServiceError::internal)?;
+    let db = a.db.get().await?;
+    let row = db
+        .query_opt(
+            "INSERT INTO accounts (name, password_hash, password_salt, password_iterations)
+             VALUES ($1, $2, $3, $4) ON CONFLICT ((lower(name))) DO NOTHING RETURNING id",
+            &[&name.as_str(), &hash.hash, &hash.salt, &(hash.iterations as i32)],
+        )
+        .await?;
+    let Some(row) = row else {
+        return Err(ServiceError::conflict("that name is taken"));
+    };
+    Ok(SignedUp {
+        user: user(row.get(0), name.as_str().to_string()),
+    })
+}
+
+async fn login(a: Arc<Accounts>, req: Request, c: Credentials) -> Result<TokenPair, ServiceError> {
+    let refused = || ServiceError::unauthorized("wrong name or password");
+    // A malformed name is a wrong name: same answer, no hint.
+    let name = AccountName::parse(&c.name).ok();
+    a.limit(&req, name.as_ref())?;
+    let db = a.db.get().await?;
+    let row = match &name {
+        Some(name) => {
+            db.query_opt(
+                "SELECT id, name, password_hash, password_salt, password_iterations
+                 FROM accounts WHERE lower(name) = $1",
+                &[&name.folded()],
+            )
+            .await?
+        }
+        None => None,
+    };
+    let stored = match &row {
+        Some(r) => PasswordHash {
+            hash: r.get(2),
+            salt: r.get(3),
+            iterations: r.get::<_, i32>(4) as u32,
+        },
+        None => PasswordHash::decoy(a.settings.pbkdf2_iterations),
+    };
+    let password = c.password;
+    let matches = tokio::task::spawn_blocking(move || stored.verify(&password))
+        .await
+        .map_err(ServiceError::internal)?;
+    let Some(row) = row.filter(|_| matches) else {
+        return Err(refused());
+    };
+    let id: i64 = row.get(0);
+    sessions::issue(
+        &db,
+        &a.keys,
+        &a.settings.tokens,
+        user(id, row.get(1)),
+        id,
+        &sessions::new_family(),
+    )
+    .await
+}
+
+async fn refresh(a: Arc<Accounts>, _req: Request, r: RefreshRequest) -> Result<TokenPair, ServiceError> {
+    let refused = || ServiceError::unauthorized("invalid refresh token");
+    let mut db = a.db.get().await?;
+    let tx = db.transaction().await?;
+    let row = tx
+        .query_opt(
+            "SELECT t.account_id, t.family, t.used_at IS NOT NULL OR t.revoked_at IS NOT NULL, t.expires_at < now(), a.name
+             FROM refresh_tokens t JOIN accounts a ON a.id = t.account_id
+             WHERE t.token_hash = $1 FOR UPDATE OF t",
+            &[&sessions::hash(&r.refresh_token)],
+        )
+        .await?;
+    let Some(row) = row else { return Err(refused()) };
+    let (id, family, spent, expired): (i64, String, bool, bool) =
+        (row.get(0), row.get(1), row.get(2), row.get(3));
+    if spent {
+        // Someone presented a token that was already exchanged: it was stolen, or replayed.
+        sessions::revoke_family(&tx, &family).await?;
+        tx.commit().await?;
+        a.kick(&id.to_string(), "refresh token reuse", None).await;
+        return Err(refused());
+    }
+    if expired {
+        return Err(refused());
+    }
+    tx.execute(
+        "UPDATE refresh_tokens SET used_at = now() WHERE token_hash = $1",
+        &[&sessions::hash(&r.refresh_token)],
+    )
+    .await?;
+    let pair = sessions::issue(
+        &tx,
+        &a.keys,
+        &a.settings.tokens,
+        user(id, row.get(4)),
+        id,
+        &family,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(pair)
+}
+
+async fn logout(
+    a: Arc<Accounts>,
+    req: Request,
+    r: RefreshRequest,
+) -> Result<serde_json::Value, ServiceError> {
+    let caller = req.user()?;
+    let db = a.db.get().await?;
+    let row = db
+        .query_opt(
+            "SELECT family FROM refresh_tokens WHERE token_hash = $1 AND account_id::text = $2",
+            &[&sessions::hash(&r.refresh_token), &caller.id],
+        )
+        .await?;
+    if let Some(row) = row {
+        sessions::revoke_family(&db, &row.get::<_, String>(0)).await?;
+    }
+    Ok(json!({"ok": true}))
+}
+
+async fn me(a: Arc<Accounts>, req: Request, _: Empty) -> Result<serde_json::Value, ServiceError> {
+    let caller = req.user()?;
+    let db = a.db.get().await?;
+    let id: i64 = caller
+        .id
+        .parse()
+        .map_err(|_| ServiceError::not_found("no such account"))?;
+    let row = db
+        .query_opt("SELECT name, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM accounts WHERE id = $1", &[&id])
+        .await?
+        .ok_or_else(|| ServiceError::not_found("no such account"))?;
+    Ok(
+        json!({"user": {"id": caller.id, "name": row.get::<_, String>(0), "ns": "private"}, "created_at": row.get::<_, String>(1)}),
+    )
+}
+
+async fn change_password(
+    a: Arc<Accounts>,
+    req: Request,
+    p: PasswordChange,
+) -> Result<TokenPair, ServiceError> {
+    let caller = req.user()?.clone();
+    let new_password = Password::parse(p.new_password)?;
+    a.limit(&req, None)?;
+    let id: i64 = caller
+        .id
+        .parse()
+        .map_err(|_| ServiceError::not_found("no such account"))?;
+    let mut db = a.db.get().await?;
+    let tx = db.transaction().await?;
+    let row = tx
+        .query_opt(
+            "SELECT name, password_hash, password_salt, password_iterations FROM accounts WHERE id = $1 FOR UPDATE",
+            &[&id],
+        )
+        .await?
+        .ok_or_else(|| ServiceError::not_found("no such account"))?;
+    let stored = PasswordHash {
+        hash: row.get(1),
+        salt: row.get(2),
+        iterations: row.get::<_, i32>(3) as u32,
+    };
+    let (old, iterations) = (p.old_password, a.settings.pbkdf2_iterations);
+    let new_hash = tokio::task::spawn_blocking(move || {
+        stored
+            .verify(&old)
+            .then(|| PasswordHash::new(new_password.expose(), iterations))
+    })
+    .await
+    .map_err(ServiceError::internal)?
+    .ok_or_else(|| ServiceError::unauthorized("wrong password"))?;
+    tx.execute(
+        "UPDATE accounts SET password_hash = $1, password_salt = $2, password_iterations = $3 WHERE id = $4",
+        &[&new_hash.hash, &new_hash.salt, &(new_hash.iterations as i32), &id],
+    )
+    .await?;
+    // Every other session ends: their refresh tokens die and their connections are kicked.
+    sessions::revoke_account(&tx, id).await?;
+    let pair = sessions::issue(
+        &tx,
+        &a.keys,
+        &a.settings.tokens,
+        user(id, row.get(0)),
+        id,
+        &sessions::new_family(),
+    )
+    .await?;
+    tx.commit().await?;
+    a.kick(&caller.id, "password changed", Some(&caller.conn)).await;
+    Ok(pair)
+}
+
+/// The `svc.accounts.*` service over `accounts`.
+pub fn service(accounts: Arc<Accounts>) -> Service {
+    macro_rules! route {
+        ($f:ident) => {{
+            let a = accounts.clone();
+            move |req, body| $f(a.clone(), req, body)
+        }};
+    }
+    let jwks = accounts.keys.jwks();
+    Service::new("accounts")
+        .method("signup", route!(signup))
+        .method("login", route!(login))
+        .method("refresh", route!(refresh))
+        .method("logout", route!(logout))
+        .method("me", route!(me))
+        .method("password", route!(change_password))
+        .method("jwks", move |_: Request, _: Empty| {
+            let jwks = jwks.clone();
+            async move { Ok(jwks) }
+        })
+}

@@ -1,0 +1,427 @@
+//! The accounts worker against a real nats-server and a real Postgres, called the way the
+//! bridge calls it (identity in the `Chorus-*` headers).
+
+use chorus_accounts::sessions::TokenSettings;
+use chorus_accounts::{Accounts, MIGRATIONS, Settings, service};
+use chorus_kit::db;
+use chorus_kit::metrics::Metrics;
+use chorus_kit::token::{SigningKeys, Verifier};
+use chorus_protocol::token::Jwks;
+use chorus_testkit::{NatsServer, TestDb};
+use futures_util::StreamExt;
+use ring::rand::SystemRandom;
+use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+
+struct Stack {
+    _nats: NatsServer,
+    _db: TestDb,
+    client: async_nats::Client,
+}
+
+async fn stack(attempts_per_minute: u32) -> Stack {
+    let nats = NatsServer::start().await;
+    let test_db = TestDb::create().await;
+    let pool = db::connect(test_db.url(), 4).await.unwrap();
+    db::migrate(&pool, "accounts", MIGRATIONS).await.unwrap();
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new()).unwrap();
+    let keys = SigningKeys::from_pkcs8(&[pkcs8.as_ref()]).unwrap();
+    let worker_nats = async_nats::connect(nats.url()).await.unwrap();
+    let settings = Settings {
+        tokens: TokenSettings {
+            issuer: "chorus".into(),
+            audience: "chorus".into(),
+            access_ttl: 900,
+            refresh_ttl: 3600,
+        },
+        pbkdf2_iterations: 1000,
+        attempts_per_minute,
+    };
+    let accounts = Accounts::new(pool, keys, worker_nats.clone(), settings);
+    let svc = service(accounts);
+    tokio::spawn(svc.serve(
+        worker_nats,
+        Arc::new(Metrics::new("accounts")),
+        std::future::pending(),
+    ));
+    let client = async_nats::connect(nats.url()).await.unwrap();
+    // Await the endpoints' subscriptions.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while nats.monitor_json("/varz").await["subscriptions"]
+        .as_u64()
+        .unwrap_or(0)
+        < 7
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "accounts never subscribed"
+        );
+        tokio::task::yield_now().await;
+    }
+    Stack {
+        _nats: nats,
+        _db: test_db,
+        client,
+    }
+}
+
+/// Who the bridge says is calling.
+enum As<'a> {
+    Guest(&'a str),
+    User(&'a Value, &'a str),
+}
+
+impl Stack {
+    async fn call(&self, method: &str, who: As<'_>, body: Value) -> Result<Value, (String, String)> {
+        let mut h = async_nats::HeaderMap::new();
+        match who {
+            As::Guest(conn) => {
+                h.insert("Chorus-User", "g-1");
+                h.insert("Chorus-Name", "guest-1");
+                h.insert("Chorus-Ns", "guest");
+                h.insert("Chorus-Conn", conn);
+            }
+            As::User(user, conn) => {
+                h.insert("Chorus-User", user["id"].as_str().unwrap());
+                h.insert("Chorus-Name", user["name"].as_str().unwrap());
+                h.insert("Chorus-Ns", "private");
+                h.insert("Chorus-Conn", conn);
+            }
+        }
+        let req = async_nats::Request::new()
+            .headers(h)
+            .payload(body.to_string().into());
+        let reply = self
+            .client
+            .send_request(format!("svc.accounts.{method}"), req)
+            .await
+            .unwrap();
+        let text = String::from_utf8(reply.payload.to_vec()).unwrap();
+        match reply.headers.as_ref().and_then(|h| h.get("Chorus-Error")) {
+            Some(code) => Err((code.as_str().to_string(), text)),
+            None => Ok(serde_json::from_str(&text).unwrap()),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signup_login_me_refresh_logout() {
+    let s = stack(100).await;
+    let signed = s
+        .call(
+            "signup",
+            As::Guest("c1"),
+            json!({"name":"Ann_1","password":"hunter2hunter2"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(signed["user"]["name"], "Ann_1");
+    let login = s
+        .call(
+            "login",
+            As::Guest("c1"),
+            json!({"name":"ann_1","password":"hunter2hunter2"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(login["expires_in"], 900);
+    assert_eq!(
+        login["user"],
+        json!({"id": signed["user"]["id"], "name": "Ann_1", "ns": "private"})
+    );
+
+    // The access token verifies against the published JWKS.
+    let jwks: Jwks =
+        serde_json::from_value(s.call("jwks", As::Guest("c1"), json!(null)).await.unwrap()).unwrap();
+    let claims = Verifier::new(&jwks, "chorus", "chorus", 5)
+        .verify(login["access_token"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(claims.sub, signed["user"]["id"].as_str().unwrap());
+
+    let user = &login["user"];
+    let me = s.call("me", As::User(user, "c2"), json!({})).await.unwrap();
+    assert_eq!(me["user"]["name"], "Ann_1");
+    assert_eq!(
+        s.call("me", As::Guest("c1"), json!({})).await.unwrap_err().0,
+        "unauthorized"
+    );
+
+    let refreshed = s
+        .call(
+            "refresh",
+            As::Guest("c3"),
+            json!({"refresh_token": login["refresh_token"]}),
+        )
+        .await
+        .unwrap();
+    assert_ne!(refreshed["refresh_token"], login["refresh_token"]);
+    let logout = s
+        .call(
+            "logout",
+            As::User(user, "c2"),
+            json!({"refresh_token": refreshed["refresh_token"]}),
+        )
+        .await;
+    assert_eq!(logout.unwrap(), json!({"ok": true}));
+    let after = s
+        .call(
+            "refresh",
+            As::Guest("c3"),
+            json!({"refresh_token": refreshed["refresh_token"]}),
+        )
+        .await;
+    assert_eq!(
+        after.unwrap_err().0,
+        "unauthorized",
+        "a logged-out session cannot refresh"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reusing_a_rotated_refresh_token_revokes_the_family_and_kicks() {
+    let s = stack(100).await;
+    s.call(
+        "signup",
+        As::Guest("c"),
+        json!({"name":"bob","password":"password-bob"}),
+    )
+    .await
+    .unwrap();
+    let login = s
+        .call(
+            "login",
+            As::Guest("c"),
+            json!({"name":"bob","password":"password-bob"}),
+        )
+        .await
+        .unwrap();
+    let uid = login["user"]["id"].as_str().unwrap().to_string();
+    let mut kicks = s.client.subscribe(format!("ctl.kick.{uid}")).await.unwrap();
+    s.client.flush().await.unwrap();
+
+    let first = login["refresh_token"].clone();
+    let second = s
+        .call("refresh", As::Guest("c"), json!({"refresh_token": first}))
+        .await
+        .unwrap();
+    // The thief replays the first token.
+    let replay = s
+        .call("refresh", As::Guest("x"), json!({"refresh_token": first}))
+        .await;
+    assert_eq!(replay.unwrap_err().0, "unauthorized");
+    // The whole family is dead: the legitimate holder's newer token too.
+    let legit = s
+        .call(
+            "refresh",
+            As::Guest("c"),
+            json!({"refresh_token": second["refresh_token"]}),
+        )
+        .await;
+    assert_eq!(legit.unwrap_err().0, "unauthorized");
+    let kick = tokio::time::timeout(Duration::from_secs(10), kicks.next())
+        .await
+        .unwrap()
+        .unwrap();
+    let kick: Value = serde_json::from_slice(&kick.payload).unwrap();
+    assert_eq!(kick["reason"], "refresh token reuse");
+    // Another login starts a new family that works.
+    let again = s
+        .call(
+            "login",
+            As::Guest("c"),
+            json!({"name":"bob","password":"password-bob"}),
+        )
+        .await
+        .unwrap();
+    assert!(
+        s.call(
+            "refresh",
+            As::Guest("c"),
+            json!({"refresh_token": again["refresh_token"]})
+        )
+        .await
+        .is_ok()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_are_unique_regardless_of_case_and_failures_look_alike() {
+    let s = stack(100).await;
+    s.call(
+        "signup",
+        As::Guest("c"),
+        json!({"name":"Carol","password":"password-c"}),
+    )
+    .await
+    .unwrap();
+    let dup = s
+        .call(
+            "signup",
+            As::Guest("c"),
+            json!({"name":"cAROL","password":"password-c"}),
+        )
+        .await;
+    assert_eq!(dup.unwrap_err().0, "conflict");
+    for (name, password) in [
+        ("carol", "wrong-password"),
+        ("nobody", "password-c"),
+        ("x", "password-c"),
+    ] {
+        let err = s
+            .call("login", As::Guest("c"), json!({"name":name,"password":password}))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err,
+            ("unauthorized".to_string(), "wrong name or password".to_string()),
+            "{name}"
+        );
+    }
+    for body in [
+        json!({"name":"ab","password":"password-c"}),
+        json!({"name":"dave","password":"short"}),
+    ] {
+        assert_eq!(
+            s.call("signup", As::Guest("c"), body).await.unwrap_err().0,
+            "bad_request"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attempts_are_limited_per_name_and_per_connection() {
+    let s = stack(3).await;
+    s.call(
+        "signup",
+        As::Guest("setup"),
+        json!({"name":"erin","password":"password-e"}),
+    )
+    .await
+    .unwrap();
+    // Per name: different connections, same name.
+    for i in 0..3 {
+        let err = s
+            .call(
+                "login",
+                As::Guest(&format!("n{i}")),
+                json!({"name":"erin","password":"nope-nope"}),
+            )
+            .await;
+        assert_eq!(err.unwrap_err().0, "unauthorized");
+    }
+    let err = s
+        .call(
+            "login",
+            As::Guest("n9"),
+            json!({"name":"ERIN","password":"password-e"}),
+        )
+        .await;
+    assert_eq!(err.unwrap_err().0, "rate_limited");
+    // Per connection: one connection, different names.
+    for i in 0..3 {
+        let err = s
+            .call(
+                "login",
+                As::Guest("same"),
+                json!({"name":format!("who{i}"),"password":"nope-nope"}),
+            )
+            .await;
+        assert_eq!(err.unwrap_err().0, "unauthorized");
+    }
+    let err = s
+        .call(
+            "login",
+            As::Guest("same"),
+            json!({"name":"other","password":"nope-nope"}),
+        )
+        .await;
+    assert_eq!(err.unwrap_err().0, "rate_limited");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changing_the_password_ends_the_other_sessions() {
+    let s = stack(100).await;
+    s.call(
+        "signup",
+        As::Guest("c"),
+        json!({"name":"fay","password":"password-1"}),
+    )
+    .await
+    .unwrap();
+    let a = s
+        .call(
+            "login",
+            As::Guest("a"),
+            json!({"name":"fay","password":"password-1"}),
+        )
+        .await
+        .unwrap();
+    let b = s
+        .call(
+            "login",
+            As::Guest("b"),
+            json!({"name":"fay","password":"password-1"}),
+        )
+        .await
+        .unwrap();
+    let uid = a["user"]["id"].as_str().unwrap().to_string();
+    let mut kicks = s.client.subscribe(format!("ctl.kick.{uid}")).await.unwrap();
+    s.client.flush().await.unwrap();
+    let wrong = s
+        .call(
+            "password",
+            As::User(&a["user"], "conn-a"),
+            json!({"old_password":"nope-nope","new_password":"password-2"}),
+        )
+        .await;
+    assert_eq!(wrong.unwrap_err().0, "unauthorized");
+    let changed = s
+        .call(
+            "password",
+            As::User(&a["user"], "conn-a"),
+            json!({"old_password":"password-1","new_password":"password-2"}),
+        )
+        .await
+        .unwrap();
+    assert!(changed["access_token"].is_string());
+    let kick: Value = serde_json::from_slice(&kicks.next().await.unwrap().payload).unwrap();
+    assert_eq!(kick, json!({"reason":"password changed","except_conn":"conn-a"}));
+    assert!(
+        s.call(
+            "refresh",
+            As::Guest("b"),
+            json!({"refresh_token": b["refresh_token"]})
+        )
+        .await
+        .is_err()
+    );
+    assert!(
+        s.call(
+            "refresh",
+            As::Guest("a"),
+            json!({"refresh_token": changed["refresh_token"]})
+        )
+        .await
+        .is_ok()
+    );
+    assert!(
+        s.call(
+            "login",
+            As::Guest("z"),
+            json!({"name":"fay","password":"password-1"})
+        )
+        .await
+        .is_err()
+    );
+    assert!(
+        s.call(
+            "login",
+            As::Guest("z"),
+            json!({"name":"fay","password":"password-2"})
+        )
+        .await
+        .is_ok()
+    );
+}
