@@ -8,6 +8,7 @@
 #   free_port                    prints a TCP port that is free on 127.0.0.1 right now
 #   ensure_postgres              exports DATABASE_URL: the given one, the local server, or a
 #                                private cluster in .tools/pg that it installs and starts
+#   ensure_database NAME         creates database NAME there if missing; DATABASE_URL names it
 # shellcheck shell=bash
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -147,6 +148,18 @@ ensure_postgres() {
   fi
   export DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
   log "Postgres: DATABASE_URL=$DATABASE_URL"
+}
+
+# ensure_database NAME: creates database NAME on the server of DATABASE_URL when missing and
+# points DATABASE_URL at it.
+ensure_database() {
+  local name="$1" admin="${DATABASE_URL%/*}/postgres"
+  have psql || apt_install postgresql-client
+  if ! psql "$admin" -tAc "SELECT 1 FROM pg_database WHERE datname = '$name'" | grep -q 1; then
+    log "Postgres: creating database $name"
+    psql "$admin" -qc "CREATE DATABASE \"$name\"" >/dev/null || die "could not create database $name"
+  fi
+  export DATABASE_URL="${DATABASE_URL%/*}/$name"
 }
 
 # stop_private_postgres: stops the private cluster if ensure_postgres started it in this run.
