@@ -16,6 +16,8 @@ use std::borrow::Cow;
 pub enum ClientFrame<'a> {
     /// Present (or refresh) an access token.
     Auth {
+        /// Optional: echoed in the `ok` or `err` of a refresh on a live connection.
+        id: Option<String>,
         /// The JWT.
         token: String,
     },
@@ -133,7 +135,10 @@ impl<'a> ClientFrame<'a> {
         };
         Ok(match op.as_ref() {
             "auth" => ClientFrame::Auth {
-                token: raw.token.ok_or_else(|| FrameError::new(id, "missing token"))?,
+                token: raw
+                    .token
+                    .ok_or_else(|| FrameError::new(id.clone(), "missing token"))?,
+                id,
             },
             "sub" => ClientFrame::Sub {
                 subject: need_subject(&id, raw.subject)?,

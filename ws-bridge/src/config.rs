@@ -125,6 +125,30 @@ pub struct Config {
     #[arg(long, env = "CHORUS_WS_WRITE_BUFFER", default_value_t = 16 * 1024)]
     pub ws_write_buffer: usize,
 
+    /// Expected `iss` of access tokens.
+    #[arg(long, env = "CHORUS_TOKEN_ISSUER", default_value = "chorus")]
+    pub token_issuer: String,
+
+    /// Expected `aud` of access tokens.
+    #[arg(long, env = "CHORUS_TOKEN_AUDIENCE", default_value = "chorus")]
+    pub token_audience: String,
+
+    /// Clock skew allowed on token `exp` and `nbf` (s).
+    #[arg(long, env = "CHORUS_TOKEN_LEEWAY_SECS", default_value_t = 30)]
+    pub token_leeway_secs: u64,
+
+    /// NATS subject that answers with the token signing keys (JWKS).
+    #[arg(long, env = "CHORUS_JWKS_SUBJECT", default_value = "svc.accounts.jwks")]
+    pub jwks_subject: String,
+
+    /// How often the JWKS is fetched again (s).
+    #[arg(long, env = "CHORUS_JWKS_REFRESH_SECS", default_value_t = 300)]
+    pub jwks_refresh_secs: u64,
+
+    /// Least time between JWKS fetches caused by tokens with an unknown `kid` (s).
+    #[arg(long, env = "CHORUS_JWKS_MIN_REFRESH_SECS", default_value_t = 10)]
+    pub jwks_min_refresh_secs: u64,
+
     /// Time given to connections to close and requests to finish on shutdown (ms).
     #[arg(long, env = "CHORUS_SHUTDOWN_GRACE_MS", default_value_t = 5_000)]
     pub shutdown_grace_ms: u64,

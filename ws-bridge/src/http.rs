@@ -59,6 +59,14 @@ async fn route(req: Request<Incoming>, shared: Arc<Shared>) -> Response<Body> {
             _ => text(StatusCode::SERVICE_UNAVAILABLE, "nats not connected\n"),
         },
         "/metrics" => metrics(&shared),
+        "/.well-known/jwks.json" => match shared.auth.jwks_json().await {
+            Some(jwks) => Response::builder()
+                .header(header::CONTENT_TYPE, "application/json")
+                .header(header::CACHE_CONTROL, "max-age=60")
+                .body(Full::new(Bytes::from(jwks)))
+                .expect("static response parts are valid"),
+            None => text(StatusCode::SERVICE_UNAVAILABLE, "signing keys unavailable\n"),
+        },
         path => match &shared.config.web_dir {
             Some(dir) => static_files::serve(dir, path).await,
             None => text(StatusCode::NOT_FOUND, "not found\n"),

@@ -1,7 +1,7 @@
 //! Starts the bridge on bound listeners and stops it gracefully: stop accepting, close every
 //! connection "going away", give them a grace period to drain, flush NATS.
 
-use crate::auth::Authenticator;
+use crate::auth::{AuthSettings, Authenticator};
 use crate::config::Config;
 use crate::fanout::{ConnId, Fanout};
 use crate::limits::ConnSlots;
@@ -107,7 +107,16 @@ pub async fn run(
         sessions: Sessions::default(),
         shutdown: CancellationToken::new(),
         tasks: TaskTracker::new(),
-        auth: Authenticator,
+        auth: Authenticator::new(
+            nats.clone(),
+            AuthSettings {
+                issuer: config.token_issuer.clone(),
+                audience: config.token_audience.clone(),
+                leeway_secs: config.token_leeway_secs,
+                jwks_subject: config.jwks_subject.clone(),
+                min_refresh: Duration::from_secs(config.jwks_min_refresh_secs),
+            },
+        ),
         bridge_id: ids::random_hex(4),
         next_conn: AtomicU64::new(1),
         limits,
@@ -118,6 +127,7 @@ pub async fn run(
     });
 
     let mut accept = tokio::task::JoinSet::new();
+    accept.spawn(refresh_keys(shared.clone()));
     accept.spawn(http::serve(listeners.http, shared.clone()));
     if let Some(listener) = listeners.tcp {
         accept.spawn(tcp::serve(listener, shared.clone()));
@@ -139,6 +149,18 @@ pub async fn run(
     // Hand what was published to NATS; bounded, since NATS may be the thing that is down.
     let _ = tokio::time::timeout(Duration::from_secs(2), shared.nats.flush()).await;
     Ok(())
+}
+
+/// Fetches the token signing keys at start and every `CHORUS_JWKS_REFRESH_SECS`.
+async fn refresh_keys(shared: Arc<Shared>) {
+    let every = Duration::from_secs(shared.config.jwks_refresh_secs.max(1));
+    loop {
+        shared.auth.refresh(true).await;
+        tokio::select! {
+            _ = shared.shutdown.cancelled() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+    }
 }
 
 /// Accepts TCP connections on `listener` until shutdown, with `TCP_NODELAY` set, backing

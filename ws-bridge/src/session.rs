@@ -15,13 +15,13 @@ use async_nats::{HeaderMap, client::RequestErrorKind};
 use bytes::Bytes;
 use chorus_protocol::frame::{ClientFrame, ServerFrame, payload_json};
 use chorus_protocol::policy::Action;
-use chorus_protocol::{CloseCode, ErrorCode, Identity, headers, subject};
+use chorus_protocol::{CloseCode, ErrorCode, Identity, Namespace, headers, subject};
 use serde_json::value::RawValue;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
-use tokio::time::{Instant, timeout_at};
+use tokio::time::{Instant, sleep_until, timeout_at};
 
 /// Which endpoint the client came in through; it decides what identity it may have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,7 +51,7 @@ pub async fn run<Src: Source, Snk: Sink>(shared: Arc<Shared>, mut source: Src, m
         let _ = tokio::time::timeout(write_timeout, sink.close(CloseCode::ServerFull)).await;
         return;
     };
-    let (identity, first_frame) = match authenticate(&shared, &mut source, hs).await {
+    let (authenticated, first_frame) = match authenticate(&shared, &mut source, hs).await {
         Ok(found) => found,
         Err(Some(code)) => {
             shared.metrics.close(code);
@@ -70,14 +70,19 @@ pub async fn run<Src: Source, Snk: Sink>(shared: Arc<Shared>, mut source: Src, m
         ctl.close(CloseCode::GoingAway);
     }
 
-    let mut session = Session::new(shared.clone(), conn, identity, outbox);
+    let mut session = Session::new(shared.clone(), conn, authenticated, outbox);
     session.welcome();
     if let Some(frame) = first_frame {
         session.handle(frame).await;
     }
     while !ctl.is_closed() {
+        let expires_at = session.expires_at;
         tokio::select! {
             _ = ctl.closed() => break,
+            _ = sleep_until(expires_at.unwrap_or_else(Instant::now)), if expires_at.is_some() => {
+                session.err(None, ErrorCode::Unauthorized, "token expired");
+                ctl.close(CloseCode::Unauthorized);
+            }
             inbound = source.next() => match inbound {
                 Inbound::Frame(bytes) => {
                     ctl.touch();
@@ -106,24 +111,30 @@ pub async fn run<Src: Source, Snk: Sink>(shared: Arc<Shared>, mut source: Src, m
 /// How long a closed connection's input is drained so the close reason reaches the client.
 const LINGER: Duration = Duration::from_secs(2);
 
+/// Who a connection is, and until when (for a token).
+struct Authenticated {
+    /// The identity it acts as.
+    identity: Identity,
+    /// When its token expires; `None` for guests.
+    expires_at: Option<Instant>,
+}
+
 /// The identity to run as, and a first frame to handle after `welcome` (a client that
 /// skipped `auth` on a token-optional endpoint). `Err(None)`: the client left.
 async fn authenticate<Src: Source>(
     shared: &Shared,
     source: &mut Src,
     hs: Handshake,
-) -> Result<(Identity, Option<Bytes>), Option<CloseCode>> {
-    let verify = |token: &str| {
-        shared
-            .auth
-            .verify(token)
-            .map_err(|_| Some(CloseCode::Unauthorized))
+) -> Result<(Authenticated, Option<Bytes>), Option<CloseCode>> {
+    let as_guest = || Authenticated {
+        identity: guest(),
+        expires_at: None,
     };
     if hs.entry == Entry::Public {
-        return Ok((guest(), None));
+        return Ok((as_guest(), None));
     }
     if let Some(token) = hs.token {
-        return Ok((verify(&token)?, None));
+        return Ok((verify(shared, &token).await?, None));
     }
     let deadline = Instant::now() + Duration::from_millis(shared.config.first_frame_timeout_ms);
     loop {
@@ -133,17 +144,37 @@ async fn authenticate<Src: Source>(
         };
         return match next {
             Err(_) if hs.entry == Entry::Private => Err(Some(CloseCode::Unauthorized)),
-            Err(_) => Ok((guest(), None)),
+            Err(_) => Ok((as_guest(), None)),
             Ok(Inbound::Alive) => continue,
             Ok(Inbound::TooLarge) => Err(Some(CloseCode::TooLarge)),
             Ok(Inbound::Closed) => Err(None),
             Ok(Inbound::Frame(bytes)) => match ClientFrame::parse(&bytes) {
-                Ok(ClientFrame::Auth { token }) => Ok((verify(&token)?, None)),
+                Ok(ClientFrame::Auth { token, .. }) => Ok((verify(shared, &token).await?, None)),
                 _ if hs.entry == Entry::Private => Err(Some(CloseCode::Unauthorized)),
-                _ => Ok((guest(), Some(bytes))),
+                _ => Ok((as_guest(), Some(bytes))),
             },
         };
     }
+}
+
+/// A user identity from a token, or the close it earns.
+async fn verify(shared: &Shared, token: &str) -> Result<Authenticated, Option<CloseCode>> {
+    match shared.auth.verify(token).await {
+        Ok(claims) => Ok(Authenticated {
+            identity: claims.identity(),
+            expires_at: Some(instant_of(claims.exp)),
+        }),
+        Err(e) => {
+            tracing::debug!(reason = %e, "token refused");
+            Err(Some(CloseCode::Unauthorized))
+        }
+    }
+}
+
+/// The monotonic instant of a Unix time in seconds.
+fn instant_of(unix_secs: u64) -> Instant {
+    let now = chorus_kit::token::unix_now();
+    Instant::now() + Duration::from_secs(unix_secs.saturating_sub(now))
 }
 
 fn guest() -> Identity {
@@ -159,6 +190,8 @@ struct Session {
     conn_name: String,
     /// Who the connection is.
     identity: Identity,
+    /// When its token expires (refreshed by `auth` frames); `None` for guests.
+    expires_at: Option<Instant>,
     /// To the writer.
     outbox: Outbox,
     /// Subjects subscribed, exactly as the client named them.
@@ -170,7 +203,7 @@ struct Session {
 }
 
 impl Session {
-    fn new(shared: Arc<Shared>, conn: ConnId, identity: Identity, outbox: Outbox) -> Session {
+    fn new(shared: Arc<Shared>, conn: ConnId, authenticated: Authenticated, outbox: Outbox) -> Session {
         Session {
             conn_name: format!("{}-{conn}", shared.bridge_id),
             rate: FrameRate::new(&shared.config),
@@ -178,7 +211,8 @@ impl Session {
             subs: HashSet::new(),
             shared,
             conn,
-            identity,
+            identity: authenticated.identity,
+            expires_at: authenticated.expires_at,
             outbox,
         }
     }
@@ -255,14 +289,26 @@ impl Session {
                     .unwrap_or_default();
                 self.request(id, subject, payload, timeout_ms, traceparent.as_deref())
             }
-            ClientFrame::Auth { token } => match self.shared.auth.verify(&token) {
-                Ok(_) => self.err(
-                    None,
-                    ErrorCode::Unauthorized,
-                    "token refresh is not supported yet",
-                ),
-                Err(e) => self.err(None, ErrorCode::Unauthorized, &e.to_string()),
-            },
+            ClientFrame::Auth { id, token } => self.refresh_token(id.as_deref(), &token).await,
+        }
+    }
+
+    /// An `auth` frame on a live connection: a fresh token for the same user extends it.
+    async fn refresh_token(&mut self, id: Option<&str>, token: &str) {
+        if self.identity.ns == Namespace::Guest {
+            return self.err(
+                id,
+                ErrorCode::Unauthorized,
+                "a guest connection cannot sign in; reconnect with the token",
+            );
+        }
+        match self.shared.auth.verify(token).await {
+            Ok(claims) if claims.sub == self.identity.id => {
+                self.expires_at = Some(instant_of(claims.exp));
+                self.ok(id.unwrap_or("auth"))
+            }
+            Ok(_) => self.err(id, ErrorCode::Unauthorized, "the token is for another user"),
+            Err(e) => self.err(id, ErrorCode::Unauthorized, &e.to_string()),
         }
     }
 
@@ -432,8 +478,9 @@ impl Session {
 fn frame_id<'a>(frame: &'a ClientFrame) -> Option<&'a str> {
     match frame {
         ClientFrame::Sub { id, .. } | ClientFrame::Unsub { id, .. } | ClientFrame::Req { id, .. } => Some(id),
-        ClientFrame::Pub { id, .. } | ClientFrame::Ping { id } => id.as_deref(),
-        ClientFrame::Auth { .. } => None,
+        ClientFrame::Pub { id, .. } | ClientFrame::Ping { id } | ClientFrame::Auth { id, .. } => {
+            id.as_deref()
+        }
     }
 }
 

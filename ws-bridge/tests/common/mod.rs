@@ -25,7 +25,7 @@ pub const WAIT: Duration = Duration::from_secs(15);
 
 /// The policy tests run under: the default one plus `test.>` for everybody.
 pub const TEST_POLICY: &str = r#"{
-  "guest":   {"sub": ["user.{self}.>", "chat.lobby", "test.>"], "pub": ["test.>"], "req": ["svc.accounts.login", "test.>"]},
+  "guest":   {"sub": ["user.{self}.>", "chat.lobby", "test.>"], "pub": ["test.>"], "req": ["svc.accounts.signup", "svc.accounts.login", "svc.accounts.refresh", "test.>"]},
   "private": {"sub": ["user.{self}.>", "chat.lobby", "test.>"], "pub": ["test.>"], "req": ["svc.*.*", "test.>"]}
 }"#;
 
@@ -49,7 +49,11 @@ impl Harness {
 
     /// A bridge whose settings `tune` adjusts.
     pub async fn start_with(tune: impl FnOnce(&mut Config)) -> Harness {
-        let nats = NatsServer::start().await;
+        Harness::on(NatsServer::start().await, tune).await
+    }
+
+    /// A bridge in front of `nats`, which may already have workers on it.
+    pub async fn on(nats: NatsServer, tune: impl FnOnce(&mut Config)) -> Harness {
         let mut config = Config::defaults();
         config.first_frame_timeout_ms = 300;
         tune(&mut config);
