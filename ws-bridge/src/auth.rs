@@ -91,11 +91,11 @@ impl Authenticator {
 
     /// A verifier that knows the token's `kid`, fetching the key set if needed.
     async fn verifier_for(&self, token: &str) -> Result<Arc<Verifier>, AuthError> {
-        if let Some(v) = self.current() {
-            if v.knows(token)? {
-                return Ok(v);
-            }
+        if let Some(v) = self.current().filter(|v| v.knows(token).unwrap_or(false)) {
+            return Ok(v);
         }
+        // A malformed token is refused before any fetch.
+        chorus_kit::token::Verifier::check_header(token)?;
         self.refresh(false).await;
         self.current().ok_or(AuthError::Unavailable)
     }

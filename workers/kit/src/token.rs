@@ -218,6 +218,16 @@ impl Verifier {
         Verifier { keys, validation }
     }
 
+    /// Checks that `token` is shaped like one of ours (an ES256 JWT with a `kid`) before
+    /// anything is looked up for it.
+    pub fn check_header(token: &str) -> Result<(), TokenError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
+        if header.alg != Algorithm::ES256 || header.kid.is_none() {
+            return Err(TokenError::Malformed);
+        }
+        Ok(())
+    }
+
     /// Whether `kid` is known (so a caller can refresh its key set when it is not).
     pub fn knows(&self, token: &str) -> Result<bool, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
