@@ -8,6 +8,7 @@
 //! - [`error`]: the error codes an `err` frame (or a worker's `Chorus-Error`) carries.
 //! - [`close`]: the one table of connection close codes and whether to reconnect.
 //! - [`subject`]: subject and pattern grammar, NATS wildcard matching and coverage.
+//! - [`grant`]: grants, revokes and kicks, with a builder that refuses invalid grants.
 //! - [`policy`]: what each namespace may subscribe, publish and request.
 //! - [`identity`]: who a connection is (user id, name, namespace).
 //! - [`token`]: access-token claims and the JWKS.
@@ -18,6 +19,7 @@ pub mod close;
 pub mod envfile;
 pub mod error;
 pub mod frame;
+pub mod grant;
 pub mod headers;
 pub mod identity;
 pub mod policy;

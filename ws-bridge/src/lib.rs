@@ -12,6 +12,7 @@
 //! - [`writer`]: a session's writer task: batched writes, pings, the close frame.
 //! - [`outbound`]: a session's bounded queue and close signal.
 //! - [`fanout`]: subject → sockets, one NATS subscription per subject.
+//! - [`grants`]: grants, revokes and kicks from workers; grants kept in KV.
 //! - [`limits`]: the connection cap and per-connection frame rates.
 //! - [`sessions`]: the live sessions (shutdown, queue-depth metrics).
 //! - [`auth`]: token verification.
@@ -24,6 +25,7 @@
 pub mod auth;
 pub mod config;
 pub mod fanout;
+pub mod grants;
 pub mod http;
 pub mod ids;
 pub mod limits;

@@ -4,6 +4,7 @@
 use crate::auth::{AuthSettings, Authenticator};
 use crate::config::Config;
 use crate::fanout::{ConnId, Fanout};
+use crate::grants::{self, GrantStore};
 use crate::limits::ConnSlots;
 use crate::metrics::Metrics;
 use crate::sessions::Sessions;
@@ -53,6 +54,8 @@ pub struct Shared {
     pub tasks: TaskTracker,
     /// Token verification.
     pub auth: Authenticator,
+    /// The grant store, opened on first use (JetStream may come up after the bridge).
+    grant_store: tokio::sync::OnceCell<GrantStore>,
     /// A random id for this bridge process; prefixes connection ids.
     pub bridge_id: String,
     /// The next connection number.
@@ -63,6 +66,18 @@ impl Shared {
     /// A fresh connection number.
     pub fn next_conn_id(&self) -> ConnId {
         self.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The grant store, unless JetStream is unavailable right now.
+    pub async fn grants(&self) -> Option<&GrantStore> {
+        let opened = self
+            .grant_store
+            .get_or_try_init(|| GrantStore::open(self.nats.clone()))
+            .await;
+        if let Err(e) = &opened {
+            tracing::warn!(error = %e, "grant store unavailable");
+        }
+        opened.ok()
     }
 
     /// How writers pace themselves.
@@ -117,6 +132,7 @@ pub async fn run(
                 min_refresh: Duration::from_secs(config.jwks_min_refresh_secs),
             },
         ),
+        grant_store: tokio::sync::OnceCell::new(),
         bridge_id: ids::random_hex(4),
         next_conn: AtomicU64::new(1),
         limits,
@@ -128,6 +144,7 @@ pub async fn run(
 
     let mut accept = tokio::task::JoinSet::new();
     accept.spawn(refresh_keys(shared.clone()));
+    accept.spawn(grants::listen(shared.clone()));
     accept.spawn(http::serve(listeners.http, shared.clone()));
     if let Some(listener) = listeners.tcp {
         accept.spawn(tcp::serve(listener, shared.clone()));

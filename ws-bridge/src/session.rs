@@ -6,6 +6,7 @@
 //! outbound queue, so nothing this side does ever waits on a slow socket.
 
 use crate::fanout::ConnId;
+use crate::grants::Command;
 use crate::limits::{FrameRate, Verdict};
 use crate::outbound::{Control, Frame, Outbox};
 use crate::server::Shared;
@@ -13,7 +14,9 @@ use crate::transport::{Inbound, Sink, Source};
 use crate::{ids, trace, writer};
 use async_nats::{HeaderMap, client::RequestErrorKind};
 use bytes::Bytes;
+use chorus_kit::token::unix_now;
 use chorus_protocol::frame::{ClientFrame, ServerFrame, payload_json};
+use chorus_protocol::grant::Grant;
 use chorus_protocol::policy::Action;
 use chorus_protocol::{CloseCode, ErrorCode, Identity, Namespace, headers, subject};
 use serde_json::value::RawValue;
@@ -65,20 +68,34 @@ pub async fn run<Src: Source, Snk: Sink>(shared: Arc<Shared>, mut source: Src, m
     let ctl = Arc::new(Control::new(shared.metrics.clone()));
     let (outbox, rx) = Outbox::new(shared.config.outbound_queue, ctl.clone());
     let writer = tokio::spawn(writer::run(sink, rx, ctl.clone(), shared.writer_config()));
-    shared.sessions.insert(conn, outbox.clone());
+    // Registered before its grants are loaded, so a grant given meanwhile is not missed.
+    let mut commands = shared
+        .sessions
+        .insert(conn, &authenticated.identity.id, outbox.clone());
     if shared.shutdown.is_cancelled() {
         ctl.close(CloseCode::GoingAway);
     }
 
     let mut session = Session::new(shared.clone(), conn, authenticated, outbox);
+    if let Some(store) = shared.grants().await {
+        session
+            .grants
+            .extend(store.load(&session.identity.id, unix_now()).await);
+    }
     session.welcome();
     if let Some(frame) = first_frame {
         session.handle(frame).await;
     }
     while !ctl.is_closed() {
         let expires_at = session.expires_at;
+        let grant_ends = session.grants.iter().map(|g| g.expires_at).min();
         tokio::select! {
             _ = ctl.closed() => break,
+            Some(command) = commands.recv() => session.apply(command).await,
+            _ = sleep_until(grant_ends.map(instant_of).unwrap_or_else(Instant::now)), if grant_ends.is_some() => {
+                session.grants.retain(|g| g.expires_at > unix_now());
+                session.drop_unallowed_subs().await;
+            }
             _ = sleep_until(expires_at.unwrap_or_else(Instant::now)), if expires_at.is_some() => {
                 session.err(None, ErrorCode::Unauthorized, "token expired");
                 ctl.close(CloseCode::Unauthorized);
@@ -173,8 +190,7 @@ async fn verify(shared: &Shared, token: &str) -> Result<Authenticated, Option<Cl
 
 /// The monotonic instant of a Unix time in seconds.
 fn instant_of(unix_secs: u64) -> Instant {
-    let now = chorus_kit::token::unix_now();
-    Instant::now() + Duration::from_secs(unix_secs.saturating_sub(now))
+    Instant::now() + Duration::from_secs(unix_secs.saturating_sub(unix_now()))
 }
 
 fn guest() -> Identity {
@@ -196,6 +212,8 @@ struct Session {
     outbox: Outbox,
     /// Subjects subscribed, exactly as the client named them.
     subs: HashSet<String>,
+    /// Rights given by workers beyond the policy, until they expire or are revoked.
+    grants: Vec<Grant>,
     /// Frame budget.
     rate: FrameRate,
     /// Requests in flight.
@@ -209,6 +227,7 @@ impl Session {
             rate: FrameRate::new(&shared.config),
             inflight: Arc::new(Semaphore::new(shared.config.max_inflight)),
             subs: HashSet::new(),
+            grants: Vec::new(),
             shared,
             conn,
             identity: authenticated.identity,
@@ -313,9 +332,51 @@ impl Session {
     }
 
     fn allowed(&self, action: Action, subject: &str) -> bool {
+        let now = unix_now();
         self.shared
             .policy
             .allows(self.identity.ns, &self.identity.id, action, subject)
+            || self.grants.iter().any(|g| g.allows(action, subject, now))
+    }
+
+    /// A grant, revoke or kick from a worker.
+    async fn apply(&mut self, command: Command) {
+        match command {
+            Command::Grant(grant) => self.grants.push(grant),
+            Command::Revoke(patterns) => {
+                self.grants = self.grants.iter().filter_map(|g| g.without(&patterns)).collect();
+                self.drop_unallowed_subs().await;
+            }
+            Command::Kick(kick) => {
+                if kick.except_conn.as_deref() != Some(self.conn_name.as_str()) {
+                    self.err(None, ErrorCode::Revoked, &kick.reason);
+                    self.outbox.ctl.close(CloseCode::Revoked);
+                }
+            }
+        }
+    }
+
+    /// Drops the subscriptions the policy and the remaining grants no longer allow, and
+    /// tells the client (`err revoked` naming the subject).
+    async fn drop_unallowed_subs(&mut self) {
+        let gone: Vec<String> = self
+            .subs
+            .iter()
+            .filter(|s| !self.allowed(Action::Sub, s))
+            .cloned()
+            .collect();
+        for subject in gone {
+            self.subs.remove(&subject);
+            self.shared.fanout.leave(&subject, self.conn).await;
+            self.shared.metrics.error(ErrorCode::Revoked);
+            let frame = ServerFrame::Err {
+                id: None,
+                code: ErrorCode::Revoked,
+                message: "the right to this subscription was revoked",
+                subject: Some(&subject),
+            };
+            self.send("err", frame.encode());
+        }
     }
 
     async fn subscribe(&mut self, id: &str, subject: String) {

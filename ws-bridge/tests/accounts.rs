@@ -5,66 +5,17 @@ mod common;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use chorus_accounts::sessions::TokenSettings;
-use chorus_accounts::{Accounts, MIGRATIONS, Settings, service};
-use chorus_kit::db;
-use chorus_kit::metrics::Metrics;
-use chorus_kit::token::SigningKeys;
-use chorus_testkit::{NatsServer, TestDb};
 use common::{Harness, Ws, http_get};
-use ring::rand::SystemRandom;
-use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
 use serde_json::{Value, json};
-use std::sync::Arc;
-use std::time::Duration;
 
 const PRIVATE: &str = "/core/game/v1/real-time/private";
 
-/// A bridge with the accounts worker (tokens living `access_ttl` seconds) behind it.
-async fn stack(access_ttl: u64) -> (Harness, TestDb) {
-    let nats = NatsServer::start().await;
-    let test_db = TestDb::create().await;
-    let pool = db::connect(test_db.url(), 4).await.unwrap();
-    db::migrate(&pool, "accounts", MIGRATIONS).await.unwrap();
-    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new()).unwrap();
-    let keys = SigningKeys::from_pkcs8(&[pkcs8.as_ref()]).unwrap();
-    let worker = async_nats::connect(nats.url()).await.unwrap();
-    let settings = Settings {
-        tokens: TokenSettings {
-            issuer: "chorus".into(),
-            audience: "chorus".into(),
-            access_ttl,
-            refresh_ttl: 3600,
-        },
-        pbkdf2_iterations: 1000,
-        attempts_per_minute: 100,
-    };
-    let accounts = Accounts::new(pool, keys, worker.clone(), settings);
-    tokio::spawn(service(accounts).serve(worker, Arc::new(Metrics::new("accounts")), std::future::pending()));
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while nats.monitor_json("/varz").await["subscriptions"]
-        .as_u64()
-        .unwrap_or(0)
-        < 7
-    {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "accounts never subscribed"
-        );
-        tokio::task::yield_now().await;
-    }
-    (Harness::on(nats, |_| {}).await, test_db)
+async fn stack(access_ttl: u64) -> (Harness, chorus_testkit::TestDb) {
+    Harness::with_accounts(access_ttl).await
 }
 
-/// Signs `name` up and logs in through a guest connection; returns the login reply.
 async fn sign_up_and_log_in(h: &Harness, name: &str) -> Value {
-    let mut guest = h.ws().await;
-    let signup = json!({"op":"req","id":"s","subject":"svc.accounts.signup","data":{"name":name,"password":"password-123"}});
-    assert_eq!(guest.call(signup).await["op"], "reply");
-    let login = json!({"op":"req","id":"l","subject":"svc.accounts.login","data":{"name":name,"password":"password-123"}});
-    let reply = guest.call(login).await;
-    assert_eq!(reply["op"], "reply", "{reply}");
-    reply["data"].clone()
+    h.sign_up_and_log_in(name).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

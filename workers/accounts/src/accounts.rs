@@ -78,8 +78,7 @@ impl Accounts {
 
     /// Tells every bridge to close `user`'s connections (all but `except_conn`).
     async fn kick(&self, user: &str, reason: &str, except_conn: Option<&str>) {
-        let body = json!({"reason": reason, "except_conn": except_conn}).to_string();
-        if let Err(e) = self.nats.publish(format!("ctl.kick.{user}"), body.into()).await {
+        if let Err(e) = chorus_kit::ctl::kick(&self.nats, user, reason, except_conn).await {
             tracing::warn!(error = %e, "kick not sent");
         }
     }

@@ -7,6 +7,7 @@
 //! - [`service`]: typed endpoints served in a queue group; errors become `Chorus-Error`.
 //! - [`caller`]: the caller's identity, from the headers the bridge stamped.
 //! - [`error`]: [`ServiceError`] (what a handler returns) and [`KitError`] (start-up).
+//! - [`ctl`]: grants, revokes and kicks for a user, applied by every bridge.
 //! - [`db`]: the Postgres pool and the migration runner.
 //! - [`http`]: `/metrics`, `/healthz`, `/readyz`.
 //! - [`metrics`]: request counters and latencies per method.
@@ -16,6 +17,7 @@
 
 pub mod caller;
 pub mod config;
+pub mod ctl;
 pub mod db;
 pub mod error;
 pub mod http;

@@ -4,7 +4,7 @@
 
 use chorus_bridge::{Config, Listeners};
 use chorus_protocol::policy::Policy;
-use chorus_testkit::NatsServer;
+use chorus_testkit::{NatsServer, TestDb};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
@@ -54,35 +54,77 @@ impl Harness {
 
     /// A bridge in front of `nats`, which may already have workers on it.
     pub async fn on(nats: NatsServer, tune: impl FnOnce(&mut Config)) -> Harness {
-        let mut config = Config::defaults();
-        config.first_frame_timeout_ms = 300;
-        tune(&mut config);
-        let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let (http_addr, tcp_addr) = (http.local_addr().unwrap(), tcp.local_addr().unwrap());
-        let client = async_nats::ConnectOptions::new()
-            .name("chorus-bridge")
-            .max_reconnects(None)
-            .connect(nats.url())
-            .await
-            .unwrap();
-        let policy = Policy::from_json(TEST_POLICY).unwrap();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let listeners = Listeners { http, tcp: Some(tcp) };
-        let task = tokio::spawn(async move {
-            chorus_bridge::run(listeners, client, config, policy, async {
-                let _ = stopped.await;
-            })
-            .await
-            .unwrap();
-        });
+        let mut bridge = Bridge::start(&nats.url(), tune).await;
+        let (stop, task) = (bridge.stop.take(), bridge.task.take());
         Harness {
+            http: bridge.http,
+            tcp: bridge.tcp,
+            stop,
+            task,
             nats,
-            http: http_addr,
-            tcp: tcp_addr,
-            stop: Some(stop),
-            task: Some(task),
         }
+    }
+
+    /// The real stack for signing in: the accounts worker (tokens living `access_ttl`
+    /// seconds, a fresh database) on a fresh nats-server, and a bridge in front.
+    pub async fn with_accounts(access_ttl: u64) -> (Harness, TestDb) {
+        let nats = NatsServer::start().await;
+        let test_db = TestDb::create().await;
+        let pool = chorus_kit::db::connect(test_db.url(), 4).await.unwrap();
+        chorus_kit::db::migrate(&pool, "accounts", chorus_accounts::MIGRATIONS)
+            .await
+            .unwrap();
+        let pkcs8 = ring::signature::EcdsaKeyPair::generate_pkcs8(
+            &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+            &ring::rand::SystemRandom::new(),
+        )
+        .unwrap();
+        let keys = chorus_kit::token::SigningKeys::from_pkcs8(&[pkcs8.as_ref()]).unwrap();
+        let worker = async_nats::connect(nats.url()).await.unwrap();
+        let settings = chorus_accounts::Settings {
+            tokens: chorus_accounts::sessions::TokenSettings {
+                issuer: "chorus".into(),
+                audience: "chorus".into(),
+                access_ttl,
+                refresh_ttl: 3600,
+            },
+            pbkdf2_iterations: 1000,
+            attempts_per_minute: 100,
+        };
+        let accounts = chorus_accounts::Accounts::new(pool, keys, worker.clone(), settings);
+        let metrics = std::sync::Arc::new(chorus_kit::metrics::Metrics::new("accounts"));
+        tokio::spawn(chorus_accounts::service(accounts).serve(worker, metrics, std::future::pending()));
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while nats.monitor_json("/varz").await["subscriptions"]
+            .as_u64()
+            .unwrap_or(0)
+            < 7
+        {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "accounts never subscribed"
+            );
+            tokio::task::yield_now().await;
+        }
+        (Harness::on(nats, |_| {}).await, test_db)
+    }
+
+    /// Signs `name` up and logs in through a guest connection; returns the login reply
+    /// (`access_token`, `refresh_token`, `user`, …).
+    pub async fn sign_up_and_log_in(&self, name: &str) -> Value {
+        let mut guest = self.ws().await;
+        let data = json!({"name": name, "password": "password-123"});
+        let signup = json!({"op":"req","id":"s","subject":"svc.accounts.signup","data":data});
+        assert_eq!(guest.call(signup).await["op"], "reply");
+        let login = json!({"op":"req","id":"l","subject":"svc.accounts.login","data":data});
+        let reply = guest.call(login).await;
+        assert_eq!(reply["op"], "reply", "{reply}");
+        reply["data"].clone()
+    }
+
+    /// Another bridge on the same nats-server.
+    pub async fn another_bridge(&self) -> Bridge {
+        Bridge::start(&self.nats.url(), |c| c.first_frame_timeout_ms = 300).await
     }
 
     /// A guest WebSocket client on the public endpoint, past its `welcome`.
@@ -168,6 +210,59 @@ impl Harness {
 
 impl Drop for Harness {
     fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+/// A bridge running in-process on port 0.
+pub struct Bridge {
+    /// Its HTTP address.
+    pub http: SocketAddr,
+    /// Its TCP line address.
+    pub tcp: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Bridge {
+    /// Starts a bridge on `nats_url` with the test policy and settings `tune` adjusts.
+    pub async fn start(nats_url: &str, tune: impl FnOnce(&mut Config)) -> Bridge {
+        let mut config = Config::defaults();
+        config.first_frame_timeout_ms = 300;
+        tune(&mut config);
+        let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let (http_addr, tcp_addr) = (http.local_addr().unwrap(), tcp.local_addr().unwrap());
+        let client = async_nats::ConnectOptions::new()
+            .name("chorus-bridge")
+            .max_reconnects(None)
+            .connect(nats_url)
+            .await
+            .unwrap();
+        let policy = Policy::from_json(TEST_POLICY).unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let listeners = Listeners { http, tcp: Some(tcp) };
+        let task = tokio::spawn(async move {
+            chorus_bridge::run(listeners, client, config, policy, async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+        });
+        Bridge {
+            http: http_addr,
+            tcp: tcp_addr,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+}
+
+impl Drop for Bridge {
+    fn drop(&mut self) {
+        drop(self.stop.take());
         if let Some(task) = self.task.take() {
             task.abort();
         }
