@@ -56,12 +56,13 @@ impl Sessions {
     /// Forgets a session that ended.
     pub fn remove(&self, conn: ConnId) {
         let mut maps = self.maps.lock().expect("sessions lock");
-        if let Some(handle) = maps.by_conn.remove(&conn) {
-            if let Some(conns) = maps.by_user.get_mut(&handle.user) {
-                conns.retain(|c| *c != conn);
-                if conns.is_empty() {
-                    maps.by_user.remove(&handle.user);
-                }
+        let Some(handle) = maps.by_conn.remove(&conn) else {
+            return;
+        };
+        if let Some(conns) = maps.by_user.get_mut(&handle.user) {
+            conns.retain(|c| *c != conn);
+            if conns.is_empty() {
+                maps.by_user.remove(&handle.user);
             }
         }
     }
