@@ -2,6 +2,7 @@
 //! its signing keys and serves `svc.accounts.*` until SIGTERM or Ctrl-C.
 
 use anyhow::Context;
+use base64::Engine;
 use chorus_accounts::sessions::TokenSettings;
 use chorus_accounts::{Accounts, MIGRATIONS, Settings, service};
 use chorus_kit::config::{init_logging, load_config_file};
@@ -26,6 +27,11 @@ struct Args {
     /// Directory of ES256 signing keys (`*.p8`, PKCS#8 DER); the last by name signs.
     #[arg(long, env = "CHORUS_SIGNING_KEY_DIR", default_value = ".run/keys")]
     signing_key_dir: PathBuf,
+
+    /// Signing keys given directly: base64 PKCS#8 DER, comma-separated, oldest first (the
+    /// last signs). When set, the key directory is not used.
+    #[arg(long, env = "CHORUS_SIGNING_KEYS", hide_env_values = true)]
+    signing_keys: Option<String>,
 
     /// Create a signing key in the key directory when it has none (local runs).
     #[arg(long, env = "CHORUS_GENERATE_KEY", default_value_t = false)]
@@ -65,7 +71,18 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
-    let keys = SigningKeys::load_dir(&args.signing_key_dir, args.generate_key).context("signing keys")?;
+    let keys = match &args.signing_keys {
+        Some(list) => {
+            let blobs = list
+                .split(',')
+                .map(|b| base64::engine::general_purpose::STANDARD.decode(b.trim()))
+                .collect::<Result<Vec<_>, _>>()
+                .context("CHORUS_SIGNING_KEYS is not base64")?;
+            let refs: Vec<&[u8]> = blobs.iter().map(Vec::as_slice).collect();
+            SigningKeys::from_pkcs8(&refs).context("CHORUS_SIGNING_KEYS holds no valid PKCS#8 P-256 key")?
+        }
+        None => SigningKeys::load_dir(&args.signing_key_dir, args.generate_key).context("signing keys")?,
+    };
     let worker = Worker::start("accounts", &args.kit, Some(MIGRATIONS)).await?;
     let settings = Settings {
         tokens: TokenSettings {
