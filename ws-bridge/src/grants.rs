@@ -150,7 +150,7 @@ pub async fn listen(shared: Arc<Shared>) {
             let (shared, uid) = (shared.clone(), uid.to_string());
             tokio::spawn(async move { persist_command(&shared, &uid, command).await });
         } else {
-            shared.sessions.command(uid, &command);
+            shared.sessions.command(uid, command);
         }
     }
 }

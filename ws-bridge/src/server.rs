@@ -56,6 +56,9 @@ pub struct Shared {
     pub auth: Authenticator,
     /// The grant store, opened on first use (JetStream may come up after the bridge).
     grant_store: tokio::sync::OnceCell<GrantStore>,
+    /// When opening the grant store last failed: new connections do not wait on a
+    /// JetStream that is down; it is tried again after a while.
+    grant_store_failed: std::sync::Mutex<Option<tokio::time::Instant>>,
     /// A random id for this bridge process; prefixes connection ids.
     pub bridge_id: String,
     /// The next connection number.
@@ -70,12 +73,20 @@ impl Shared {
 
     /// The grant store, unless JetStream is unavailable right now.
     pub async fn grants(&self) -> Option<&GrantStore> {
+        if let Some(store) = self.grant_store.get() {
+            return Some(store);
+        }
+        let failed = *self.grant_store_failed.lock().expect("lock");
+        if failed.is_some_and(|t| t.elapsed() < Duration::from_secs(10)) {
+            return None;
+        }
         let opened = self
             .grant_store
             .get_or_try_init(|| GrantStore::open(self.nats.clone()))
             .await;
         if let Err(e) = &opened {
-            tracing::warn!(error = %e, "grant store unavailable");
+            tracing::warn!(error = %e, "grant store unavailable; grants are not kept across reconnects");
+            *self.grant_store_failed.lock().expect("lock") = Some(tokio::time::Instant::now());
         }
         opened.ok()
     }
@@ -133,6 +144,7 @@ pub async fn run(
             },
         ),
         grant_store: tokio::sync::OnceCell::new(),
+        grant_store_failed: std::sync::Mutex::new(None),
         bridge_id: ids::random_hex(4),
         next_conn: AtomicU64::new(1),
         limits,

@@ -91,7 +91,7 @@ pub async fn run<Src: Source, Snk: Sink>(shared: Arc<Shared>, mut source: Src, m
         let grant_ends = session.grants.iter().map(|g| g.expires_at).min();
         tokio::select! {
             _ = ctl.closed() => break,
-            Some(command) = commands.recv() => session.apply(command).await,
+            Some(command) = commands.recv() => session.apply(&command).await,
             _ = sleep_until(grant_ends.map(instant_of).unwrap_or_else(Instant::now)), if grant_ends.is_some() => {
                 session.grants.retain(|g| g.expires_at > unix_now());
                 session.drop_unallowed_subs().await;
@@ -340,11 +340,11 @@ impl Session {
     }
 
     /// A grant, revoke or kick from a worker.
-    async fn apply(&mut self, command: Command) {
+    async fn apply(&mut self, command: &Command) {
         match command {
-            Command::Grant(grant) => self.grants.push(grant),
+            Command::Grant(grant) => self.grants.push(grant.clone()),
             Command::Revoke(patterns) => {
-                self.grants = self.grants.iter().filter_map(|g| g.without(&patterns)).collect();
+                self.grants = self.grants.iter().filter_map(|g| g.without(patterns)).collect();
                 self.drop_unallowed_subs().await;
             }
             Command::Kick(kick) => {

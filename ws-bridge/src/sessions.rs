@@ -8,7 +8,7 @@ use crate::grants::Command;
 use crate::outbound::Outbox;
 use chorus_protocol::CloseCode;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
 /// A live session as others see it.
@@ -18,8 +18,9 @@ struct Handle {
     user: String,
     /// Its queue and close signal.
     outbox: Outbox,
-    /// Grants, revokes and kicks for it.
-    commands: mpsc::UnboundedSender<Command>,
+    /// Grants, revokes and kicks for it. Shared and pointer-wide: the channel allocates
+    /// its first block of slots up front, for every connection.
+    commands: mpsc::UnboundedSender<Arc<Command>>,
 }
 
 #[derive(Debug, Default)]
@@ -38,7 +39,7 @@ pub struct Sessions {
 
 impl Sessions {
     /// Records a session; returns the receiving end of its commands.
-    pub fn insert(&self, conn: ConnId, user: &str, outbox: Outbox) -> mpsc::UnboundedReceiver<Command> {
+    pub fn insert(&self, conn: ConnId, user: &str, outbox: Outbox) -> mpsc::UnboundedReceiver<Arc<Command>> {
         let (commands, rx) = mpsc::unbounded_channel();
         let mut maps = self.maps.lock().expect("sessions lock");
         maps.by_user.entry(user.to_string()).or_default().push(conn);
@@ -68,7 +69,8 @@ impl Sessions {
     }
 
     /// Hands `command` to every session of `user` here.
-    pub fn command(&self, user: &str, command: &Command) {
+    pub fn command(&self, user: &str, command: Command) {
+        let command = Arc::new(command);
         let maps = self.maps.lock().expect("sessions lock");
         for conn in maps.by_user.get(user).into_iter().flatten() {
             if let Some(handle) = maps.by_conn.get(conn) {
