@@ -30,6 +30,9 @@ impl fmt::Display for Namespace {
     }
 }
 
+/// Every guest id starts with this, and no account id does.
+pub const GUEST_ID_PREFIX: &str = "g-";
+
 /// A connection's user: what `welcome` shows and what the identity headers carry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Identity {
@@ -46,7 +49,7 @@ impl Identity {
     pub fn guest(random_hex: &str) -> Identity {
         let short = &random_hex[..random_hex.len().min(4)];
         Identity {
-            id: format!("g-{random_hex}"),
+            id: format!("{GUEST_ID_PREFIX}{random_hex}"),
             name: format!("guest-{short}"),
             ns: Namespace::Guest,
         }

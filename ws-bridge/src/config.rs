@@ -118,7 +118,7 @@ pub struct Config {
     pub allowed_origins: Vec<String>,
 
     /// WebSocket read buffer per connection (bytes); small keeps idle sockets cheap.
-    #[arg(long, env = "CHORUS_WS_READ_BUFFER", default_value_t = 512)]
+    #[arg(long, env = "CHORUS_WS_READ_BUFFER", default_value_t = 256)]
     pub ws_read_buffer: usize,
 
     /// Bytes a WebSocket buffers before writing to the socket within one batch.

@@ -7,6 +7,7 @@
 use crate::server::Shared;
 use async_nats::jetstream::{self, kv};
 use chorus_protocol::grant::{Grant, Kick, Revoke};
+use chorus_protocol::identity::GUEST_ID_PREFIX;
 use futures_util::StreamExt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -146,11 +147,12 @@ pub async fn listen(shared: Arc<Shared>) {
             tracing::warn!(subject = %msg.subject, "ignored an invalid control message");
             continue;
         };
-        if persist {
+        if !persist {
+            shared.sessions.command(uid, command);
+        } else if !uid.starts_with(GUEST_ID_PREFIX) {
+            // A guest's grants are applied live but not kept: the id dies with its connection.
             let (shared, uid) = (shared.clone(), uid.to_string());
             tokio::spawn(async move { persist_command(&shared, &uid, command).await });
-        } else {
-            shared.sessions.command(uid, command);
         }
     }
 }

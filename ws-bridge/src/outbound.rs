@@ -2,10 +2,12 @@
 //! the one-shot close signal. Pushing never waits: a full queue closes that socket
 //! `slow_consumer` (and is counted), so one slow reader never delays anybody else.
 
+use crate::grants::Command;
 use crate::metrics::Metrics;
 use chorus_protocol::CloseCode;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::sync::Notify;
 use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -48,6 +50,11 @@ pub struct Control {
     started: Instant,
     /// Where bridge-initiated closes are counted.
     metrics: Arc<Metrics>,
+    /// Grants, revokes and kicks waiting for the session to apply (usually none: an empty
+    /// `Vec` allocates nothing, which keeps idle sessions small).
+    commands: Mutex<Vec<Arc<Command>>>,
+    /// Wakes the session when `commands` has something.
+    commands_ready: Notify,
 }
 
 impl Control {
@@ -59,6 +66,8 @@ impl Control {
             last_seen_ms: AtomicU64::new(0),
             started: Instant::now(),
             metrics,
+            commands: Mutex::new(Vec::new()),
+            commands_ready: Notify::new(),
         }
     }
 
@@ -101,6 +110,23 @@ impl Control {
         // Rounded up, so a pong in the same millisecond as its ping still counts.
         let ms = self.started.elapsed().as_millis() as u64 + 1;
         self.last_seen_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// Hands the session a grant, revoke or kick.
+    pub fn command(&self, command: Arc<Command>) {
+        self.commands.lock().expect("commands lock").push(command);
+        self.commands_ready.notify_one();
+    }
+
+    /// Waits for commands and takes them, oldest first.
+    pub async fn commands(&self) -> Vec<Arc<Command>> {
+        loop {
+            let taken = std::mem::take(&mut *self.commands.lock().expect("commands lock"));
+            if !taken.is_empty() {
+                return taken;
+            }
+            self.commands_ready.notified().await;
+        }
     }
 
     /// When the peer was last heard from.

@@ -54,7 +54,7 @@ pub async fn run<Src: Source, Snk: Sink>(shared: Arc<Shared>, mut source: Src, m
         let _ = tokio::time::timeout(write_timeout, sink.close(CloseCode::ServerFull)).await;
         return;
     };
-    let (authenticated, first_frame) = match authenticate(&shared, &mut source, hs).await {
+    let (authenticated, first_frame) = match Box::pin(authenticate(&shared, &mut source, hs)).await {
         Ok(found) => found,
         Err(Some(code)) => {
             shared.metrics.close(code);
@@ -69,7 +69,7 @@ pub async fn run<Src: Source, Snk: Sink>(shared: Arc<Shared>, mut source: Src, m
     let (outbox, rx) = Outbox::new(shared.config.outbound_queue, ctl.clone());
     let writer = tokio::spawn(writer::run(sink, rx, ctl.clone(), shared.writer_config()));
     // Registered before its grants are loaded, so a grant given meanwhile is not missed.
-    let mut commands = shared
+    shared
         .sessions
         .insert(conn, &authenticated.identity.id, outbox.clone());
     if shared.shutdown.is_cancelled() {
@@ -77,10 +77,12 @@ pub async fn run<Src: Source, Snk: Sink>(shared: Arc<Shared>, mut source: Src, m
     }
 
     let mut session = Session::new(shared.clone(), conn, authenticated, outbox);
-    if let Some(store) = shared.grants().await {
+    // A signed-in user's grants follow them across reconnects; a guest's id dies with its
+    // connection, so there is nothing stored to load.
+    if session.identity.ns == Namespace::Private {
         session
             .grants
-            .extend(store.load(&session.identity.id, unix_now()).await);
+            .extend(Box::pin(load_grants(&shared, &session.identity.id)).await);
     }
     session.welcome();
     if let Some(frame) = first_frame {
@@ -91,10 +93,14 @@ pub async fn run<Src: Source, Snk: Sink>(shared: Arc<Shared>, mut source: Src, m
         let grant_ends = session.grants.iter().map(|g| g.expires_at).min();
         tokio::select! {
             _ = ctl.closed() => break,
-            Some(command) = commands.recv() => session.apply(&command).await,
+            commands = ctl.commands() => {
+                for command in commands {
+                    Box::pin(session.apply(&command)).await;
+                }
+            }
             _ = sleep_until(grant_ends.map(instant_of).unwrap_or_else(Instant::now)), if grant_ends.is_some() => {
                 session.grants.retain(|g| g.expires_at > unix_now());
-                session.drop_unallowed_subs().await;
+                Box::pin(session.drop_unallowed_subs()).await;
             }
             _ = sleep_until(expires_at.unwrap_or_else(Instant::now)), if expires_at.is_some() => {
                 session.err(None, ErrorCode::Unauthorized, "token expired");
@@ -114,7 +120,7 @@ pub async fn run<Src: Source, Snk: Sink>(shared: Arc<Shared>, mut source: Src, m
         }
     }
     ctl.end();
-    session.leave_all().await;
+    Box::pin(session.leave_all()).await;
     shared.sessions.remove(conn);
     if ctl.code().is_some() {
         // Keep reading (and discarding) while the close goes out: closing a socket with
@@ -123,6 +129,16 @@ pub async fn run<Src: Source, Snk: Sink>(shared: Arc<Shared>, mut source: Src, m
         let _ = tokio::time::timeout(LINGER, drain).await;
     }
     let _ = writer.await;
+}
+
+/// The user's stored grants. (The futures behind this and the other rare steps of a session
+/// are boxed: they are large, and the session's own future, which every idle connection
+/// carries, should not be.)
+async fn load_grants(shared: &Shared, user: &str) -> Vec<Grant> {
+    match shared.grants().await {
+        Some(store) => store.load(user, unix_now()).await,
+        None => Vec::new(),
+    }
 }
 
 /// How long a closed connection's input is drained so the close reason reaches the client.

@@ -9,18 +9,14 @@ use crate::outbound::Outbox;
 use chorus_protocol::CloseCode;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use tokio::sync::mpsc;
 
 /// A live session as others see it.
 #[derive(Debug)]
 struct Handle {
     /// Its user.
     user: String,
-    /// Its queue and close signal.
+    /// Its queue, close signal and command slot.
     outbox: Outbox,
-    /// Grants, revokes and kicks for it. Shared and pointer-wide: the channel allocates
-    /// its first block of slots up front, for every connection.
-    commands: mpsc::UnboundedSender<Arc<Command>>,
 }
 
 #[derive(Debug, Default)]
@@ -38,9 +34,8 @@ pub struct Sessions {
 }
 
 impl Sessions {
-    /// Records a session; returns the receiving end of its commands.
-    pub fn insert(&self, conn: ConnId, user: &str, outbox: Outbox) -> mpsc::UnboundedReceiver<Arc<Command>> {
-        let (commands, rx) = mpsc::unbounded_channel();
+    /// Records a session; commands for its user reach it through its control.
+    pub fn insert(&self, conn: ConnId, user: &str, outbox: Outbox) {
         let mut maps = self.maps.lock().expect("sessions lock");
         maps.by_user.entry(user.to_string()).or_default().push(conn);
         maps.by_conn.insert(
@@ -48,10 +43,8 @@ impl Sessions {
             Handle {
                 user: user.to_string(),
                 outbox,
-                commands,
             },
         );
-        rx
     }
 
     /// Forgets a session that ended.
@@ -74,7 +67,7 @@ impl Sessions {
         let maps = self.maps.lock().expect("sessions lock");
         for conn in maps.by_user.get(user).into_iter().flatten() {
             if let Some(handle) = maps.by_conn.get(conn) {
-                let _ = handle.commands.send(command.clone());
+                handle.outbox.ctl.command(command.clone());
             }
         }
     }
