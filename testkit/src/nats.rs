@@ -199,6 +199,28 @@ impl NatsServer {
             .unwrap_or_else(|e| panic!("nats-server monitoring: {e}"))
     }
 
+    /// Waits until the server counts at least `at_least` subscriptions (`/varz`), e.g. until
+    /// a worker started in the background has subscribed its endpoints.
+    ///
+    /// # Panics
+    /// After [`STARTUP_TIMEOUT`] without that many.
+    pub async fn await_subscriptions(&self, at_least: u64) {
+        let deadline = Instant::now() + STARTUP_TIMEOUT;
+        loop {
+            let count = self.monitor_json("/varz").await["subscriptions"]
+                .as_u64()
+                .unwrap_or(0);
+            if count >= at_least {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "nats-server has {count} subscriptions, wanted {at_least}"
+            );
+            tokio::time::sleep(POLL_INTERVAL).await;
+        }
+    }
+
     /// Like [`NatsServer::monitor_json`], returning the error instead of panicking.
     pub async fn try_monitor_json(&self, path_and_query: &str) -> Result<serde_json::Value, Error> {
         http::get_json(&self.monitor_url(), path_and_query).await

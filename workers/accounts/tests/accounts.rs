@@ -47,19 +47,7 @@ async fn stack(attempts_per_minute: u32) -> Stack {
         std::future::pending(),
     ));
     let client = async_nats::connect(nats.url()).await.unwrap();
-    // Await the endpoints' subscriptions.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while nats.monitor_json("/varz").await["subscriptions"]
-        .as_u64()
-        .unwrap_or(0)
-        < 7
-    {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "accounts never subscribed"
-        );
-        tokio::task::yield_now().await;
-    }
+    nats.await_subscriptions(7).await;
     Stack {
         _nats: nats,
         _db: test_db,

@@ -76,19 +76,7 @@ async fn typed_endpoints_reply_and_errors_carry_chorus_error() {
         let _ = stopped.await;
     }));
     let client = async_nats::connect(server.url()).await.unwrap();
-    // Wait until the queue subscriptions exist on the server.
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-    while server.monitor_json("/varz").await["subscriptions"]
-        .as_u64()
-        .unwrap_or(0)
-        < 3
-    {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "endpoints never subscribed"
-        );
-        tokio::task::yield_now().await;
-    }
+    server.await_subscriptions(3).await;
 
     let (code, body) = call(
         &client,

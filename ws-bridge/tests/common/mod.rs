@@ -94,18 +94,7 @@ impl Harness {
         let accounts = chorus_accounts::Accounts::new(pool, keys, worker.clone(), settings);
         let metrics = std::sync::Arc::new(chorus_kit::metrics::Metrics::new("accounts"));
         tokio::spawn(chorus_accounts::service(accounts).serve(worker, metrics, std::future::pending()));
-        let deadline = tokio::time::Instant::now() + WAIT;
-        while nats.monitor_json("/varz").await["subscriptions"]
-            .as_u64()
-            .unwrap_or(0)
-            < 7
-        {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "accounts never subscribed"
-            );
-            tokio::task::yield_now().await;
-        }
+        nats.await_subscriptions(7).await;
         (Harness::on(nats, |_| {}).await, test_db)
     }
 
