@@ -32,3 +32,24 @@ pub use bin::nats_server_bin;
 pub use error::Error;
 pub use nats::{NatsOptions, NatsServer};
 pub use postgres::TestDb;
+
+/// Sends SIGTERM to `child` and waits (at most `within`) for its exit status: how tests
+/// check that a binary shuts down gracefully.
+///
+/// # Panics
+/// When the signal cannot be sent or the process does not exit in time.
+pub async fn terminate(
+    child: &mut tokio::process::Child,
+    within: std::time::Duration,
+) -> std::process::ExitStatus {
+    let pid = child.id().expect("the process is running").to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("running kill");
+    assert!(sent.success(), "kill -TERM {pid} failed");
+    tokio::time::timeout(within, child.wait())
+        .await
+        .expect("exited in time")
+        .expect("waiting for the process")
+}

@@ -53,17 +53,6 @@ async fn the_binary_serves_the_configured_keys_and_stops_on_sigterm() {
     let tables = db.connect().await.query("SELECT 1 FROM accounts", &[]).await;
     assert!(tables.is_ok(), "{tables:?}");
 
-    let pid = child.id().unwrap().to_string();
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let exit = tokio::time::timeout(Duration::from_secs(15), child.wait())
-        .await
-        .unwrap()
-        .unwrap();
+    let exit = chorus_testkit::terminate(&mut child, Duration::from_secs(15)).await;
     assert!(exit.success(), "{exit:?}");
 }

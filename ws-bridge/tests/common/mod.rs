@@ -487,18 +487,7 @@ impl BridgeProcess {
 
     /// Sends SIGTERM and waits for the exit status.
     pub async fn terminate(&mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().unwrap().to_string();
-        assert!(
-            std::process::Command::new("kill")
-                .args(["-TERM", &pid])
-                .status()
-                .unwrap()
-                .success()
-        );
-        timeout(WAIT, self.child.wait())
-            .await
-            .expect("exited in time")
-            .unwrap()
+        chorus_testkit::terminate(&mut self.child, WAIT).await
     }
 
     /// Everything the process logged so far.
