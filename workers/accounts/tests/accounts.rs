@@ -62,6 +62,36 @@ enum As<'a> {
 }
 
 impl Stack {
+    /// `signup` as a guest on connection `conn`.
+    async fn signup(
+        &self,
+        conn: &str,
+        name: impl Into<Value>,
+        password: impl Into<Value>,
+    ) -> Result<Value, (String, String)> {
+        self.call(
+            "signup",
+            As::Guest(conn),
+            json!({"name": name.into(), "password": password.into()}),
+        )
+        .await
+    }
+
+    /// `login` as a guest on connection `conn`.
+    async fn login(
+        &self,
+        conn: &str,
+        name: impl Into<Value>,
+        password: impl Into<Value>,
+    ) -> Result<Value, (String, String)> {
+        self.call(
+            "login",
+            As::Guest(conn),
+            json!({"name": name.into(), "password": password.into()}),
+        )
+        .await
+    }
+
     async fn call(&self, method: &str, who: As<'_>, body: Value) -> Result<Value, (String, String)> {
         let mut h = async_nats::HeaderMap::new();
         match who {
@@ -97,23 +127,9 @@ impl Stack {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signup_login_me_refresh_logout() {
     let s = stack(100).await;
-    let signed = s
-        .call(
-            "signup",
-            As::Guest("c1"),
-            json!({"name":"Ann_1","password":"hunter2hunter2"}),
-        )
-        .await
-        .unwrap();
+    let signed = s.signup("c1", "Ann_1", "hunter2hunter2").await.unwrap();
     assert_eq!(signed["user"]["name"], "Ann_1");
-    let login = s
-        .call(
-            "login",
-            As::Guest("c1"),
-            json!({"name":"ann_1","password":"hunter2hunter2"}),
-        )
-        .await
-        .unwrap();
+    let login = s.login("c1", "ann_1", "hunter2hunter2").await.unwrap();
     assert_eq!(login["expires_in"], 900);
     assert_eq!(
         login["user"],
@@ -170,21 +186,8 @@ async fn signup_login_me_refresh_logout() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reusing_a_rotated_refresh_token_revokes_the_family_and_kicks() {
     let s = stack(100).await;
-    s.call(
-        "signup",
-        As::Guest("c"),
-        json!({"name":"bob","password":"password-bob"}),
-    )
-    .await
-    .unwrap();
-    let login = s
-        .call(
-            "login",
-            As::Guest("c"),
-            json!({"name":"bob","password":"password-bob"}),
-        )
-        .await
-        .unwrap();
+    s.signup("c", "bob", "password-bob").await.unwrap();
+    let login = s.login("c", "bob", "password-bob").await.unwrap();
     let uid = login["user"]["id"].as_str().unwrap().to_string();
     let mut kicks = s.client.subscribe(format!("ctl.kick.{uid}")).await.unwrap();
     s.client.flush().await.unwrap();
@@ -215,14 +218,7 @@ async fn reusing_a_rotated_refresh_token_revokes_the_family_and_kicks() {
     let kick: Value = serde_json::from_slice(&kick.payload).unwrap();
     assert_eq!(kick["reason"], "refresh token reuse");
     // Another login starts a new family that works.
-    let again = s
-        .call(
-            "login",
-            As::Guest("c"),
-            json!({"name":"bob","password":"password-bob"}),
-        )
-        .await
-        .unwrap();
+    let again = s.login("c", "bob", "password-bob").await.unwrap();
     assert!(
         s.call(
             "refresh",
@@ -237,30 +233,15 @@ async fn reusing_a_rotated_refresh_token_revokes_the_family_and_kicks() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn names_are_unique_regardless_of_case_and_failures_look_alike() {
     let s = stack(100).await;
-    s.call(
-        "signup",
-        As::Guest("c"),
-        json!({"name":"Carol","password":"password-c"}),
-    )
-    .await
-    .unwrap();
-    let dup = s
-        .call(
-            "signup",
-            As::Guest("c"),
-            json!({"name":"cAROL","password":"password-c"}),
-        )
-        .await;
+    s.signup("c", "Carol", "password-c").await.unwrap();
+    let dup = s.signup("c", "cAROL", "password-c").await;
     assert_eq!(dup.unwrap_err().0, "conflict");
     for (name, password) in [
         ("carol", "wrong-password"),
         ("nobody", "password-c"),
         ("x", "password-c"),
     ] {
-        let err = s
-            .call("login", As::Guest("c"), json!({"name":name,"password":password}))
-            .await
-            .unwrap_err();
+        let err = s.login("c", name, password).await.unwrap_err();
         assert_eq!(
             err,
             ("unauthorized".to_string(), "wrong name or password".to_string()),
@@ -281,13 +262,7 @@ async fn names_are_unique_regardless_of_case_and_failures_look_alike() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn attempts_are_limited_per_name_and_per_connection() {
     let s = stack(3).await;
-    s.call(
-        "signup",
-        As::Guest("setup"),
-        json!({"name":"erin","password":"password-e"}),
-    )
-    .await
-    .unwrap();
+    s.signup("setup", "erin", "password-e").await.unwrap();
     // Per name: different connections, same name.
     for i in 0..3 {
         let err = s
@@ -299,61 +274,23 @@ async fn attempts_are_limited_per_name_and_per_connection() {
             .await;
         assert_eq!(err.unwrap_err().0, "unauthorized");
     }
-    let err = s
-        .call(
-            "login",
-            As::Guest("n9"),
-            json!({"name":"ERIN","password":"password-e"}),
-        )
-        .await;
+    let err = s.login("n9", "ERIN", "password-e").await;
     assert_eq!(err.unwrap_err().0, "rate_limited");
     // Per connection: one connection, different names.
     for i in 0..3 {
-        let err = s
-            .call(
-                "login",
-                As::Guest("same"),
-                json!({"name":format!("who{i}"),"password":"nope-nope"}),
-            )
-            .await;
+        let err = s.login("same", format!("who{i}"), "nope-nope").await;
         assert_eq!(err.unwrap_err().0, "unauthorized");
     }
-    let err = s
-        .call(
-            "login",
-            As::Guest("same"),
-            json!({"name":"other","password":"nope-nope"}),
-        )
-        .await;
+    let err = s.login("same", "other", "nope-nope").await;
     assert_eq!(err.unwrap_err().0, "rate_limited");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changing_the_password_ends_the_other_sessions() {
     let s = stack(100).await;
-    s.call(
-        "signup",
-        As::Guest("c"),
-        json!({"name":"fay","password":"password-1"}),
-    )
-    .await
-    .unwrap();
-    let a = s
-        .call(
-            "login",
-            As::Guest("a"),
-            json!({"name":"fay","password":"password-1"}),
-        )
-        .await
-        .unwrap();
-    let b = s
-        .call(
-            "login",
-            As::Guest("b"),
-            json!({"name":"fay","password":"password-1"}),
-        )
-        .await
-        .unwrap();
+    s.signup("c", "fay", "password-1").await.unwrap();
+    let a = s.login("a", "fay", "password-1").await.unwrap();
+    let b = s.login("b", "fay", "password-1").await.unwrap();
     let uid = a["user"]["id"].as_str().unwrap().to_string();
     let mut kicks = s.client.subscribe(format!("ctl.kick.{uid}")).await.unwrap();
     s.client.flush().await.unwrap();
@@ -394,22 +331,6 @@ async fn changing_the_password_ends_the_other_sessions() {
         .await
         .is_ok()
     );
-    assert!(
-        s.call(
-            "login",
-            As::Guest("z"),
-            json!({"name":"fay","password":"password-1"})
-        )
-        .await
-        .is_err()
-    );
-    assert!(
-        s.call(
-            "login",
-            As::Guest("z"),
-            json!({"name":"fay","password":"password-2"})
-        )
-        .await
-        .is_ok()
-    );
+    assert!(s.login("z", "fay", "password-1").await.is_err());
+    assert!(s.login("z", "fay", "password-2").await.is_ok());
 }
