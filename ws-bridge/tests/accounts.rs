@@ -46,6 +46,11 @@ async fn sign_up_log_in_connect_private_me_refresh_log_out() {
     assert_eq!(out["data"], json!({"ok": true}));
     let again = ws.call(json!({"op":"req","id":"5","subject":"svc.accounts.refresh","data":{"refresh_token":refreshed["data"]["refresh_token"]}})).await;
     assert_eq!(again["code"], "unauthorized");
+    // A logged-out token is refused, not treated as a theft: nobody is kicked.
+    assert_eq!(
+        ws.call(json!({"op":"ping","id":"6"})).await,
+        json!({"op":"pong","id":"6"})
+    );
 
     // The same token by header and by first frame.
     let bearer = format!("Bearer {token}");

@@ -8,7 +8,7 @@ use crate::sessions::{self, TokenPair, TokenSettings};
 use chorus_kit::token::SigningKeys;
 use chorus_kit::{Empty, Request, Service, ServiceError};
 use chorus_protocol::{Identity, Namespace};
-use deadpool_postgres::Pool;
+use deadpool_postgres::{GenericClient, Pool};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -74,6 +74,18 @@ impl Accounts {
             self.attempt(format!("name:{}", name.folded()))?;
         }
         Ok(())
+    }
+
+    /// A token pair for account `id` (named `name`), in refresh `family` or a new one.
+    async fn issue(
+        &self,
+        db: &impl GenericClient,
+        id: i64,
+        name: String,
+        family: Option<&str>,
+    ) -> Result<TokenPair, ServiceError> {
+        let family = family.map_or_else(sessions::new_family, str::to_string);
+        sessions::issue(db, &self.keys, &self.settings.tokens, user(id, name), id, &family).await
     }
 
     /// Tells every bridge to close `user`'s connections (all but `except_conn`).
@@ -175,15 +187,7 @@ async fn login(a: Arc<Accounts>, req: Request, c: Credentials) -> Result<TokenPa
         return Err(refused());
     };
     let id: i64 = row.get(0);
-    sessions::issue(
-        &db,
-        &a.keys,
-        &a.settings.tokens,
-        user(id, row.get(1)),
-        id,
-        &sessions::new_family(),
-    )
-    .await
+    a.issue(&db, id, row.get(1), None).await
 }
 
 async fn refresh(a: Arc<Accounts>, _req: Request, r: RefreshRequest) -> Result<TokenPair, ServiceError> {
@@ -192,23 +196,24 @@ async fn refresh(a: Arc<Accounts>, _req: Request, r: RefreshRequest) -> Result<T
     let tx = db.transaction().await?;
     let row = tx
         .query_opt(
-            "SELECT t.account_id, t.family, t.used_at IS NOT NULL OR t.revoked_at IS NOT NULL, t.expires_at < now(), a.name
+            "SELECT t.account_id, t.family, t.used_at IS NOT NULL, t.revoked_at IS NOT NULL OR t.expires_at < now(), a.name
              FROM refresh_tokens t JOIN accounts a ON a.id = t.account_id
              WHERE t.token_hash = $1 FOR UPDATE OF t",
             &[&sessions::hash(&r.refresh_token)],
         )
         .await?;
     let Some(row) = row else { return Err(refused()) };
-    let (id, family, spent, expired): (i64, String, bool, bool) =
+    let (id, family, used, dead): (i64, String, bool, bool) =
         (row.get(0), row.get(1), row.get(2), row.get(3));
-    if spent {
-        // Someone presented a token that was already exchanged: it was stolen, or replayed.
+    if dead {
+        // Logged out, revoked (after a password change or a theft) or expired: refused, no more.
+        return Err(refused());
+    }
+    if used {
+        // A live family's token presented a second time: it was stolen, or replayed.
         sessions::revoke_family(&tx, &family).await?;
         tx.commit().await?;
         a.kick(&id.to_string(), "refresh token reuse", None).await;
-        return Err(refused());
-    }
-    if expired {
         return Err(refused());
     }
     tx.execute(
@@ -216,15 +221,7 @@ async fn refresh(a: Arc<Accounts>, _req: Request, r: RefreshRequest) -> Result<T
         &[&sessions::hash(&r.refresh_token)],
     )
     .await?;
-    let pair = sessions::issue(
-        &tx,
-        &a.keys,
-        &a.settings.tokens,
-        user(id, row.get(4)),
-        id,
-        &family,
-    )
-    .await?;
+    let pair = a.issue(&tx, id, row.get(4), Some(&family)).await?;
     tx.commit().await?;
     Ok(pair)
 }
@@ -306,15 +303,7 @@ async fn change_password(
     .await?;
     // Every other session ends: their refresh tokens die and their connections are kicked.
     sessions::revoke_account(&tx, id).await?;
-    let pair = sessions::issue(
-        &tx,
-        &a.keys,
-        &a.settings.tokens,
-        user(id, row.get(0)),
-        id,
-        &sessions::new_family(),
-    )
-    .await?;
+    let pair = a.issue(&tx, id, row.get(0), None).await?;
     tx.commit().await?;
     a.kick(&caller.id, "password changed", Some(&caller.conn)).await;
     Ok(pair)
