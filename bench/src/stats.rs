@@ -106,6 +106,21 @@ impl SubStats {
     }
 }
 
+impl SubStats {
+    /// Adds `s`'s counts to these.
+    pub fn merge(&mut self, s: &SubStats) {
+        self.rx_in_window += s.rx_in_window;
+        self.delivered_of_window += s.delivered_of_window;
+        self.rx_total += s.rx_total;
+        // Both histograms share bounds, so adding cannot fail short of u32 overflow.
+        let _ = self.latency_us.add(&s.latency_us);
+        self.closes += s.closes;
+        self.slow_consumer += s.slow_consumer;
+        self.disconnects += s.disconnects;
+        self.errors += s.errors;
+    }
+}
+
 /// Locks a subscriber's counters (a poisoned lock still holds valid counts).
 pub fn lock(stats: &std::sync::Mutex<SubStats>) -> std::sync::MutexGuard<'_, SubStats> {
     stats.lock().unwrap_or_else(|e| e.into_inner())
@@ -130,22 +145,8 @@ pub struct LoadResult {
     pub published_total: u64,
     /// Error frames the publisher received (e.g. rate limits).
     pub publisher_errors: u64,
-    /// Sum of the subscribers' counters.
-    pub rx_in_window: u64,
-    /// Sum of the subscribers' completeness counters.
-    pub delivered_of_window: u64,
-    /// Every message received.
-    pub rx_total: u64,
-    /// Merged latency histogram (µs).
-    pub latency_us: Histogram<u32>,
-    /// Close frames received.
-    pub closes: u64,
-    /// Slow-consumer notices.
-    pub slow_consumer: u64,
-    /// Connections lost without a close frame.
-    pub disconnects: u64,
-    /// Other error frames.
-    pub errors: u64,
+    /// Every subscriber's counters, merged.
+    pub received: SubStats,
     /// CPU seconds the server process(es) used during the window.
     pub server_cpu_secs: f64,
     /// CPU seconds the bench itself used during the window.
@@ -164,14 +165,7 @@ impl LoadResult {
             published_in_window: 0,
             published_total: 0,
             publisher_errors: 0,
-            rx_in_window: 0,
-            delivered_of_window: 0,
-            rx_total: 0,
-            latency_us: new_histogram(),
-            closes: 0,
-            slow_consumer: 0,
-            disconnects: 0,
-            errors: 0,
+            received: SubStats::new(),
             server_cpu_secs: 0.0,
             client_cpu_secs: 0.0,
             machine_cpu_secs: 0.0,
@@ -180,15 +174,7 @@ impl LoadResult {
 
     /// Adds one subscriber's counters.
     pub fn merge(&mut self, s: &SubStats) {
-        self.rx_in_window += s.rx_in_window;
-        self.delivered_of_window += s.delivered_of_window;
-        self.rx_total += s.rx_total;
-        // Both histograms share bounds, so adding cannot fail short of u32 overflow.
-        let _ = self.latency_us.add(&s.latency_us);
-        self.closes += s.closes;
-        self.slow_consumer += s.slow_consumer;
-        self.disconnects += s.disconnects;
-        self.errors += s.errors;
+        self.received.merge(s);
     }
 
     /// Deliveries expected: every subscriber gets every message published in the window.
@@ -198,7 +184,7 @@ impl LoadResult {
 
     /// Messages per second received during the window.
     pub fn delivered_per_sec(&self) -> f64 {
-        self.rx_in_window as f64 / self.window_secs
+        self.received.rx_in_window as f64 / self.window_secs
     }
 
     /// Deliveries per second offered (published rate × subscribers).
@@ -208,12 +194,12 @@ impl LoadResult {
 
     /// Percentage of the window's messages that arrived.
     pub fn delivered_pct(&self) -> f64 {
-        100.0 * self.delivered_of_window as f64 / self.expected().max(1) as f64
+        100.0 * self.received.delivered_of_window as f64 / self.expected().max(1) as f64
     }
 
     /// Latency quantile in ms.
     pub fn latency_ms(&self, q: f64) -> f64 {
-        self.latency_us.value_at_quantile(q) as f64 / 1000.0
+        self.received.latency_us.value_at_quantile(q) as f64 / 1000.0
     }
 
     /// CPU the rest of the machine used meanwhile (anything else running skews the run).
@@ -223,7 +209,7 @@ impl LoadResult {
 
     /// Server CPU per delivery, µs.
     pub fn cpu_us_per_delivery(&self) -> f64 {
-        self.server_cpu_secs * 1e6 / self.rx_in_window.max(1) as f64
+        self.server_cpu_secs * 1e6 / self.received.rx_in_window.max(1) as f64
     }
 }
 
@@ -305,7 +291,7 @@ pub fn print_table(scenario: &str, reports: &[TargetReport]) {
             r.load
                 .as_ref()
                 .ok()
-                .filter(|l| !l.latency_us.is_empty())
+                .filter(|l| !l.received.latency_us.is_empty())
                 .map(|l| {
                     let (a, b, c) = (l.latency_ms(0.5), l.latency_ms(0.99), l.latency_ms(0.999));
                     (format!("{} / {} / {}", fmt_ms(a), fmt_ms(b), fmt_ms(c)), b)
@@ -315,9 +301,9 @@ pub fn print_table(scenario: &str, reports: &[TargetReport]) {
             r.load
                 .as_ref()
                 .ok()
-                .filter(|l| !l.latency_us.is_empty())
+                .filter(|l| !l.received.latency_us.is_empty())
                 .map(|l| {
-                    let m = l.latency_us.max() as f64 / 1000.0;
+                    let m = l.received.latency_us.max() as f64 / 1000.0;
                     (fmt_ms(m), m)
                 })
         }),
@@ -347,8 +333,12 @@ pub fn print_table(scenario: &str, reports: &[TargetReport]) {
         }),
         ("slow-consumer / closed", |r| {
             r.load.as_ref().ok().map(|l| {
-                let s = format!("{} / {}", l.slow_consumer, l.closes + l.disconnects);
-                (s, (l.closes + l.disconnects) as f64)
+                let s = format!(
+                    "{} / {}",
+                    l.received.slow_consumer,
+                    l.received.closes + l.received.disconnects
+                );
+                (s, (l.received.closes + l.received.disconnects) as f64)
             })
         }),
         ("idle KiB/conn", |r| {
@@ -389,11 +379,11 @@ pub fn print_table(scenario: &str, reports: &[TargetReport]) {
                 r.name,
                 l.published_in_window,
                 l.published_total,
-                l.delivered_of_window,
+                l.received.delivered_of_window,
                 l.expected(),
-                l.rx_total,
+                l.received.rx_total,
                 l.publisher_errors,
-                l.errors
+                l.received.errors
             );
         }
         if let Ok(i) = &r.idle {
