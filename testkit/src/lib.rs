@@ -16,22 +16,28 @@
 //!
 //! * [`nats`]: [`NatsServer`], one private nats-server process: start, restart on the same
 //!   ports and store, stop, read its monitoring endpoints; killed and cleaned up on drop.
+//! * [`client`]: [`Ws`](client::Ws) and [`Tcp`](client::Tcp), clients of the wire contract.
 //! * [`bin`]: [`nats_server_bin`], which nats-server binary to run (and refusing a too-old one).
 //! * [`http`]: the few lines of HTTP/1.0 that reading a monitoring endpoint needs.
 //! * [`postgres`]: [`TestDb`], a fresh uniquely named database, dropped on drop.
+//! * [`process`]: [`Process`], one of the workspace's binaries run as a real process, its
+//!   log in a file; SIGTERM or `kill -9` on demand.
 //! * [`error`]: [`Error`], everything that can go wrong here. The public constructors panic
 //!   with it (they are for tests); the `try_` variants return it.
 
 pub mod bin;
+pub mod client;
 pub mod error;
 pub mod http;
 pub mod nats;
 pub mod postgres;
+pub mod process;
 
 pub use bin::nats_server_bin;
 pub use error::Error;
 pub use nats::{NatsOptions, NatsServer};
 pub use postgres::TestDb;
+pub use process::Process;
 
 /// Sends SIGTERM to `child` and waits (at most `within`) for its exit status: how tests
 /// check that a binary shuts down gracefully.

@@ -44,6 +44,15 @@ impl Request {
         }
         Ok(caller)
     }
+
+    /// Refuses a request that came through a bridge: for methods only other workers may
+    /// call (a bridge stamps every client request with its caller; a worker's has none).
+    pub fn internal(&self) -> Result<(), ServiceError> {
+        match self.caller {
+            None => Ok(()),
+            Some(_) => Err(ServiceError::forbidden("an internal method")),
+        }
+    }
 }
 
 /// The payload of a method that takes no arguments: accepts anything (or nothing).
@@ -58,12 +67,24 @@ impl<'de> serde::Deserialize<'de> for Empty {
 
 type Handler = Arc<dyn Fn(Request, Bytes) -> BoxFuture<'static, Result<Vec<u8>, ServiceError>> + Send + Sync>;
 
+/// One endpoint.
+#[derive(Clone)]
+struct Method {
+    /// Its name in metrics: the method, or `{service}.{method}` for a merged service's.
+    label: String,
+    /// `svc.{service}.{method}`.
+    subject: String,
+    /// The queue group: the service's name.
+    queue: String,
+    handler: Handler,
+}
+
 /// A worker's endpoints.
 pub struct Service {
     /// The worker's name: `svc.{name}.*` and the queue group.
     name: String,
-    /// Method name → handler.
-    methods: Vec<(String, Handler)>,
+    /// Its endpoints, with those of services merged into it.
+    methods: Vec<Method>,
     /// Most requests handled at once by this process; more wait in NATS.
     max_inflight: usize,
 }
@@ -103,16 +124,30 @@ impl Service {
                 serde_json::to_vec(&resp).map_err(ServiceError::internal)
             })
         });
-        self.methods.push((method.to_string(), erased));
+        self.methods.push(Method {
+            label: method.to_string(),
+            subject: format!("svc.{}.{method}", self.name),
+            queue: self.name.clone(),
+            handler: erased,
+        });
+        self
+    }
+
+    /// Serves `other`'s endpoints (under their own `svc.{other}.*` subjects and queue
+    /// group) from this worker too: one process can answer for two small services.
+    pub fn merge(mut self, other: Service) -> Service {
+        for mut m in other.methods {
+            if m.queue == other.name {
+                m.label = format!("{}.{}", other.name, m.label);
+            }
+            self.methods.push(m);
+        }
         self
     }
 
     /// The subjects this service answers on.
     pub fn subjects(&self) -> Vec<String> {
-        self.methods
-            .iter()
-            .map(|(m, _)| format!("svc.{}.{m}", self.name))
-            .collect()
+        self.methods.iter().map(|m| m.subject.clone()).collect()
     }
 
     /// Serves until `shutdown` resolves, then stops taking requests and finishes the ones
@@ -124,8 +159,8 @@ impl Service {
         shutdown: impl Future<Output = ()>,
     ) -> Result<(), KitError> {
         let mut streams = Vec::new();
-        for (i, subject) in self.subjects().into_iter().enumerate() {
-            let sub = nats.queue_subscribe(subject, self.name.clone()).await?;
+        for (i, m) in self.methods.iter().enumerate() {
+            let sub = nats.queue_subscribe(m.subject.clone(), m.queue.clone()).await?;
             streams.push(sub.map(move |msg| (i, msg)).boxed());
         }
         let mut incoming = futures_util::stream::select_all(streams);
@@ -140,10 +175,10 @@ impl Service {
                 },
             };
             let permit = inflight.clone().acquire_owned().await.expect("never closed");
-            let (method, handler) = self.methods[i].clone();
+            let Method { label, handler, .. } = self.methods[i].clone();
             let (nats, metrics) = (nats.clone(), metrics.clone());
             tokio::spawn(async move {
-                handle(nats, &metrics, &method, handler, msg).await;
+                handle(nats, &metrics, &label, handler, msg).await;
                 drop(permit);
             });
         }
