@@ -13,9 +13,12 @@
 //! - [`identity`]: who a connection is (user id, name, namespace).
 //! - [`token`]: access-token claims and the JWKS.
 //! - [`headers`]: the NATS header names the bridge stamps on what it forwards.
+//! - [`presence`]: presence events, the `presence` KV layout and the notices friends get.
+//! - [`device`]: the bare presence hello of small devices on the TCP listener.
 //! - [`envfile`]: the optional `CHORUS_CONFIG` file format (`KEY=value` lines).
 
 pub mod close;
+pub mod device;
 pub mod envfile;
 pub mod error;
 pub mod frame;
@@ -23,6 +26,7 @@ pub mod grant;
 pub mod headers;
 pub mod identity;
 pub mod policy;
+pub mod presence;
 pub mod subject;
 pub mod token;
 

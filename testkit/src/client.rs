@@ -176,6 +176,19 @@ impl Tcp {
         serde_json::from_str(&line).unwrap_or_else(|e| panic!("bad line {line:?}: {e}"))
     }
 
+    /// Says goodbye (closes the writing half) and returns every line still to come, until
+    /// the server closes: proof that nothing else was sent.
+    pub async fn finish(mut self) -> Vec<Value> {
+        self.wr.shutdown().await.unwrap();
+        let mut rest = Vec::new();
+        loop {
+            match self.recv().await {
+                Value::Null => return rest,
+                line => rest.push(line),
+            }
+        }
+    }
+
     /// Sends a frame and returns the next line.
     pub async fn call(&mut self, v: Value) -> Value {
         self.send(v).await;

@@ -149,6 +149,21 @@ pub struct Config {
     #[arg(long, env = "CHORUS_JWKS_MIN_REFRESH_SECS", default_value_t = 10)]
     pub jwks_min_refresh_secs: u64,
 
+    /// How often this bridge tells the presence worker it is alive (ms); its users go
+    /// offline when its heartbeats stop for the presence TTL.
+    #[arg(long, env = "CHORUS_PRESENCE_HEARTBEAT_MS", default_value_t = 5_000)]
+    pub presence_heartbeat_ms: u64,
+
+    /// Accept the bare device presence hello (`{"user_id":1,"friends":[2,3]}`) as a first
+    /// line on the TCP listener. Such ids are claimed, not proven: enable it only where
+    /// the devices are trusted.
+    #[arg(long, env = "CHORUS_TCP_PRESENCE_HELLO", default_value_t = false, action = clap::ArgAction::Set)]
+    pub tcp_presence_hello: bool,
+
+    /// Most friends a device hello may list.
+    #[arg(long, env = "CHORUS_DEVICE_MAX_FRIENDS", default_value_t = 256)]
+    pub device_max_friends: usize,
+
     /// Time given to connections to close and requests to finish on shutdown (ms).
     #[arg(long, env = "CHORUS_SHUTDOWN_GRACE_MS", default_value_t = 5_000)]
     pub shutdown_grace_ms: u64,

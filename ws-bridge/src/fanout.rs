@@ -19,6 +19,16 @@ use tokio::sync::{Mutex, mpsc};
 /// A connection's id on this bridge.
 pub type ConnId = u64;
 
+/// How a subject's messages become frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Encoding {
+    /// A `msg` frame with subject, data and sender: what clients subscribe to.
+    Msg,
+    /// The payload itself, which must be one line of JSON: the device presence lines,
+    /// which the bus already carries in their final form.
+    Line,
+}
+
 /// Why a subscription could not be made.
 #[derive(Debug, thiserror::Error)]
 #[error("NATS refused the subscription: {0}")]
@@ -43,7 +53,7 @@ pub struct Fanout {
     /// The NATS connection subscriptions are made on.
     nats: Client,
     /// Subject → its subscription. A lock only for joins and leaves, never per message.
-    subjects: Mutex<HashMap<String, Subject>>,
+    subjects: Mutex<HashMap<(String, Encoding), Subject>>,
     /// Where deliveries and subscription counts are recorded.
     metrics: Arc<Metrics>,
 }
@@ -60,8 +70,20 @@ impl Fanout {
 
     /// Adds `conn` to `subject`, subscribing on NATS if it is the first.
     pub async fn join(&self, subject: &str, conn: ConnId, outbox: Outbox) -> Result<(), FanoutError> {
+        self.join_as(Encoding::Msg, subject, conn, outbox).await
+    }
+
+    /// Adds `conn` to `subject`, its messages encoded as `encoding`.
+    pub async fn join_as(
+        &self,
+        encoding: Encoding,
+        subject: &str,
+        conn: ConnId,
+        outbox: Outbox,
+    ) -> Result<(), FanoutError> {
+        let key = (subject.to_string(), encoding);
         let mut subjects = self.subjects.lock().await;
-        if let Some(s) = subjects.get_mut(subject) {
+        if let Some(s) = subjects.get_mut(&key) {
             s.members += 1;
             let _ = s.changes.send(Change::Join(conn, outbox));
             return Ok(());
@@ -69,16 +91,21 @@ impl Fanout {
         let subscriber = self.nats.subscribe(subject.to_string()).await?;
         let (changes, rx) = mpsc::unbounded_channel();
         let _ = changes.send(Change::Join(conn, outbox));
-        tokio::spawn(dispatch(subscriber, rx, self.metrics.clone()));
-        subjects.insert(subject.to_string(), Subject { members: 1, changes });
+        tokio::spawn(dispatch(subscriber, rx, self.metrics.clone(), encoding));
+        subjects.insert(key, Subject { members: 1, changes });
         self.metrics.nats_subscriptions.inc();
         Ok(())
     }
 
     /// Removes `conn` from `subject`, unsubscribing on NATS if it was the last.
     pub async fn leave(&self, subject: &str, conn: ConnId) {
+        self.leave_as(Encoding::Msg, subject, conn).await
+    }
+
+    /// Removes `conn` from `subject` joined as `encoding`.
+    pub async fn leave_as(&self, encoding: Encoding, subject: &str, conn: ConnId) {
         let mut subjects = self.subjects.lock().await;
-        if let Entry::Occupied(mut e) = subjects.entry(subject.to_string()) {
+        if let Entry::Occupied(mut e) = subjects.entry((subject.to_string(), encoding)) {
             let s = e.get_mut();
             let _ = s.changes.send(Change::Leave(conn));
             s.members -= 1;
@@ -97,7 +124,12 @@ impl Fanout {
 }
 
 /// One subscription's delivery loop.
-async fn dispatch(mut sub: Subscriber, mut changes: mpsc::UnboundedReceiver<Change>, metrics: Arc<Metrics>) {
+async fn dispatch(
+    mut sub: Subscriber,
+    mut changes: mpsc::UnboundedReceiver<Change>,
+    metrics: Arc<Metrics>,
+    encoding: Encoding,
+) {
     let mut members: Vec<(ConnId, Outbox)> = Vec::new();
     let delivered = metrics.msg_counter();
     loop {
@@ -115,7 +147,13 @@ async fn dispatch(mut sub: Subscriber, mut changes: mpsc::UnboundedReceiver<Chan
             msg = sub.next() => {
                 let Some(msg) = msg else { break };
                 metrics.nats_messages.inc();
-                let frame = encode(&msg);
+                let frame = match encoding {
+                    Encoding::Msg => encode(&msg),
+                    Encoding::Line => match line(&msg.payload) {
+                        Some(frame) => frame,
+                        None => continue,
+                    },
+                };
                 let mut n = 0;
                 for (_, outbox) in &members {
                     n += u64::from(outbox.push(frame.clone()));
@@ -134,4 +172,14 @@ fn encode(msg: &async_nats::Message) -> Frame {
         _ => None,
     };
     Frame::from(encode_msg(msg.subject.as_str(), &msg.payload, from))
+}
+
+/// The payload as a line, unless it is not one line of JSON (anyone on the bus may
+/// publish; a device must never get a broken line).
+fn line(payload: &[u8]) -> Option<Frame> {
+    if payload.contains(&b'\n') || serde_json::from_slice::<serde::de::IgnoredAny>(payload).is_err() {
+        return None;
+    }
+    let text = std::str::from_utf8(payload).ok()?;
+    Some(Frame::from(text.to_string()))
 }

@@ -12,6 +12,8 @@
 //! - [`writer`]: a session's writer task: batched writes, pings, the close frame.
 //! - [`outbound`]: a session's bounded queue and close signal.
 //! - [`fanout`]: subject → sockets, one NATS subscription per subject.
+//! - [`presence`]: connect, disconnect and heartbeat events for the presence worker.
+//! - [`device`]: a small device that said the bare presence hello on TCP.
 //! - [`grants`]: grants, revokes and kicks from workers; grants kept in KV.
 //! - [`limits`]: the connection cap and per-connection frame rates.
 //! - [`sessions`]: the live sessions (shutdown, queue-depth metrics).
@@ -24,6 +26,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod device;
 pub mod fanout;
 pub mod grants;
 pub mod http;
@@ -31,6 +34,7 @@ pub mod ids;
 pub mod limits;
 pub mod metrics;
 pub mod outbound;
+pub mod presence;
 pub mod server;
 pub mod session;
 pub mod sessions;

@@ -9,7 +9,7 @@ use crate::limits::ConnSlots;
 use crate::metrics::Metrics;
 use crate::sessions::Sessions;
 use crate::writer::WriterConfig;
-use crate::{http, ids, tcp};
+use crate::{http, ids, presence, tcp};
 use chorus_protocol::CloseCode;
 use chorus_protocol::frame::Limits;
 use chorus_protocol::policy::Policy;
@@ -157,6 +157,7 @@ pub async fn run(
     let mut accept = tokio::task::JoinSet::new();
     accept.spawn(refresh_keys(shared.clone()));
     accept.spawn(grants::listen(shared.clone()));
+    accept.spawn(presence::heartbeat(shared.clone()));
     accept.spawn(http::serve(listeners.http, shared.clone()));
     if let Some(listener) = listeners.tcp {
         accept.spawn(tcp::serve(listener, shared.clone()));

@@ -11,10 +11,11 @@ use crate::limits::{FrameRate, Verdict};
 use crate::outbound::{Control, Frame, Outbox};
 use crate::server::Shared;
 use crate::transport::{Inbound, Sink, Source};
-use crate::{ids, trace, writer};
+use crate::{device, ids, presence, trace, writer};
 use async_nats::{HeaderMap, client::RequestErrorKind};
 use bytes::Bytes;
 use chorus_kit::token::unix_now;
+use chorus_protocol::device::Hello;
 use chorus_protocol::frame::{ClientFrame, ServerFrame, payload_json};
 use chorus_protocol::grant::Grant;
 use chorus_protocol::policy::Action;
@@ -44,6 +45,8 @@ pub struct Handshake {
     pub entry: Entry,
     /// A token from `?token=` or `Authorization: Bearer`.
     pub token: Option<String>,
+    /// Whether a first line may be the device presence hello (TCP, when enabled).
+    pub presence_hello: bool,
 }
 
 /// Runs a connection to its end.
@@ -54,8 +57,9 @@ pub async fn run<Src: Source, Snk: Sink>(shared: Arc<Shared>, mut source: Src, m
         let _ = tokio::time::timeout(write_timeout, sink.close(CloseCode::ServerFull)).await;
         return;
     };
-    let (authenticated, first_frame) = match Box::pin(authenticate(&shared, &mut source, hs)).await {
-        Ok(found) => found,
+    let (authenticated, first_frame) = match Box::pin(authenticate(&shared, &mut source, &mut sink, hs)).await {
+        Ok(Start::Client(authenticated, first_frame)) => (authenticated, first_frame),
+        Ok(Start::Device(hello)) => return Box::pin(device::run(shared, source, sink, hello)).await,
         Err(Some(code)) => {
             shared.metrics.close(code);
             let _ = tokio::time::timeout(write_timeout, sink.close(code)).await;
@@ -64,27 +68,21 @@ pub async fn run<Src: Source, Snk: Sink>(shared: Arc<Shared>, mut source: Src, m
         Err(None) => return,
     };
 
-    let conn = shared.next_conn_id();
-    let ctl = Arc::new(Control::new(shared.metrics.clone()));
-    let (outbox, rx) = Outbox::new(shared.config.outbound_queue, ctl.clone());
-    let writer = tokio::spawn(writer::run(sink, rx, ctl.clone(), shared.writer_config()));
-    // Registered before its grants are loaded, so a grant given meanwhile is not missed.
-    shared
-        .sessions
-        .insert(conn, &authenticated.identity.id, outbox.clone());
-    if shared.shutdown.is_cancelled() {
-        ctl.close(CloseCode::GoingAway);
-    }
-
-    let mut session = Session::new(shared.clone(), conn, authenticated, outbox);
+    let opened = open(&shared, sink, &authenticated.identity.id);
+    let ctl = opened.ctl.clone();
+    let mut session = Session::new(shared.clone(), opened.conn, authenticated, opened.outbox.clone());
     // A signed-in user's grants follow them across reconnects; a guest's id dies with its
     // connection, so there is nothing stored to load.
-    if session.identity.ns == Namespace::Private {
+    let private = session.identity.ns == Namespace::Private;
+    if private {
         session
             .grants
             .extend(Box::pin(load_grants(&shared, &session.identity.id)).await);
     }
     session.welcome();
+    if private {
+        Box::pin(presence::connected(&shared, &session.conn_name, &session.identity)).await;
+    }
     if let Some(frame) = first_frame {
         session.handle(frame).await;
     }
@@ -121,14 +119,54 @@ pub async fn run<Src: Source, Snk: Sink>(shared: Arc<Shared>, mut source: Src, m
     }
     ctl.end();
     Box::pin(session.leave_all()).await;
-    shared.sessions.remove(conn);
-    if ctl.code().is_some() {
+    if private {
+        Box::pin(presence::disconnected(&shared, &session.conn_name, &session.identity)).await;
+    }
+    Box::pin(finish(&shared, opened, source)).await;
+}
+
+/// A welcomed connection's plumbing: its number, its queue and close signal, its writer.
+pub(crate) struct Opened {
+    /// Its number on this bridge.
+    pub conn: ConnId,
+    /// Its close signal and command slot.
+    pub ctl: Arc<Control>,
+    /// Its bounded queue.
+    pub outbox: Outbox,
+    writer: tokio::task::JoinHandle<()>,
+}
+
+/// Starts the writer of a connection acting as `user` and registers it with the bridge.
+pub(crate) fn open<Snk: Sink>(shared: &Arc<Shared>, sink: Snk, user: &str) -> Opened {
+    let conn = shared.next_conn_id();
+    let ctl = Arc::new(Control::new(shared.metrics.clone()));
+    let (outbox, rx) = Outbox::new(shared.config.outbound_queue, ctl.clone());
+    let writer = tokio::spawn(writer::run(sink, rx, ctl.clone(), shared.writer_config()));
+    // Registered before its grants are loaded, so a grant given meanwhile is not missed.
+    shared.sessions.insert(conn, user, outbox.clone());
+    if shared.shutdown.is_cancelled() {
+        ctl.close(CloseCode::GoingAway);
+    }
+    Opened {
+        conn,
+        ctl,
+        outbox,
+        writer,
+    }
+}
+
+/// Ends a connection opened with [`open`]: forgets it, lets its close go out, waits for
+/// its writer.
+pub(crate) async fn finish<Src: Source>(shared: &Shared, opened: Opened, mut source: Src) {
+    opened.ctl.end();
+    shared.sessions.remove(opened.conn);
+    if opened.ctl.code().is_some() {
         // Keep reading (and discarding) while the close goes out: closing a socket with
         // unread input makes the kernel reset it, and the client would lose our reason.
         let drain = async { while !matches!(source.next().await, Inbound::Closed | Inbound::TooLarge) {} };
         let _ = tokio::time::timeout(LINGER, drain).await;
     }
-    let _ = writer.await;
+    let _ = opened.writer.await;
 }
 
 /// The user's stored grants. (The futures behind this and the other rare steps of a session
@@ -152,22 +190,31 @@ struct Authenticated {
     expires_at: Option<Instant>,
 }
 
-/// The identity to run as, and a first frame to handle after `welcome` (a client that
-/// skipped `auth` on a token-optional endpoint). `Err(None)`: the client left.
-async fn authenticate<Src: Source>(
+/// What a connection turned out to be.
+enum Start {
+    /// A client of the wire contract: the identity to run as, and a first frame to handle
+    /// after `welcome` (a client that skipped `auth` on a token-optional endpoint).
+    Client(Authenticated, Option<Bytes>),
+    /// A small device that said the bare presence hello.
+    Device(Hello),
+}
+
+/// Who is connecting. `Err(None)`: the client left.
+async fn authenticate<Src: Source, Snk: Sink>(
     shared: &Shared,
     source: &mut Src,
+    sink: &mut Snk,
     hs: Handshake,
-) -> Result<(Authenticated, Option<Bytes>), Option<CloseCode>> {
+) -> Result<Start, Option<CloseCode>> {
     let as_guest = || Authenticated {
         identity: guest(),
         expires_at: None,
     };
     if hs.entry == Entry::Public {
-        return Ok((as_guest(), None));
+        return Ok(Start::Client(as_guest(), None));
     }
     if let Some(token) = hs.token {
-        return Ok((verify(shared, &token).await?, None));
+        return Ok(Start::Client(verify(shared, &token).await?, None));
     }
     let deadline = Instant::now() + Duration::from_millis(shared.config.first_frame_timeout_ms);
     loop {
@@ -177,14 +224,38 @@ async fn authenticate<Src: Source>(
         };
         return match next {
             Err(_) if hs.entry == Entry::Private => Err(Some(CloseCode::Unauthorized)),
-            Err(_) => Ok((as_guest(), None)),
+            Err(_) => Ok(Start::Client(as_guest(), None)),
             Ok(Inbound::Alive) => continue,
             Ok(Inbound::TooLarge) => Err(Some(CloseCode::TooLarge)),
             Ok(Inbound::Closed) => Err(None),
+            Ok(Inbound::Frame(bytes)) if hs.presence_hello && Hello::looks_like(&bytes) => {
+                match Hello::parse(&bytes, shared.config.device_max_friends) {
+                    Ok(hello) => Ok(Start::Device(hello)),
+                    Err(e) => {
+                        // The device may try again; it stays connected.
+                        shared.metrics.error(ErrorCode::BadRequest);
+                        let frame = ServerFrame::Err {
+                            id: None,
+                            code: ErrorCode::BadRequest,
+                            message: &e.to_string(),
+                            subject: None,
+                        };
+                        let write = async {
+                            sink.feed(Frame::from(frame.encode())).await?;
+                            sink.flush().await
+                        };
+                        let write_timeout = Duration::from_millis(shared.config.write_timeout_ms);
+                        match tokio::time::timeout(write_timeout, write).await {
+                            Ok(Ok(())) => continue,
+                            _ => Err(None),
+                        }
+                    }
+                }
+            }
             Ok(Inbound::Frame(bytes)) => match ClientFrame::parse(&bytes) {
-                Ok(ClientFrame::Auth { token, .. }) => Ok((verify(shared, &token).await?, None)),
+                Ok(ClientFrame::Auth { token, .. }) => Ok(Start::Client(verify(shared, &token).await?, None)),
                 _ if hs.entry == Entry::Private => Err(Some(CloseCode::Unauthorized)),
-                _ => Ok((as_guest(), Some(bytes))),
+                _ => Ok(Start::Client(as_guest(), Some(bytes))),
             },
         };
     }

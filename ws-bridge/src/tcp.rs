@@ -38,6 +38,7 @@ fn start(stream: TcpStream, shared: &Arc<Shared>) {
     let hs = Handshake {
         entry: Entry::Default,
         token: None,
+        presence_hello: shared.config.tcp_presence_hello,
     };
     shared.tasks.spawn(session::run(shared.clone(), source, sink, hs));
 }

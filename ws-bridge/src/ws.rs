@@ -49,6 +49,7 @@ pub fn upgrade(mut req: Request<Incoming>, shared: Arc<Shared>, entry: Entry) ->
     let hs = Handshake {
         entry,
         token: token(&req),
+        presence_hello: false,
     };
     let on_upgrade = hyper::upgrade::on(&mut req);
     let config = WebSocketConfig::default()

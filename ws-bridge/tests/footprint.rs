@@ -52,6 +52,7 @@ fn a_connections_task_futures_stay_small() {
             Handshake {
                 entry: Entry::Public,
                 token: None,
+                presence_hello: false,
             },
         )
     };
