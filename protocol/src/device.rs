@@ -45,7 +45,10 @@ impl Hello {
         }
         matches!(
             serde_json::from_slice::<Probe>(line),
-            Ok(Probe { op: None, user_id: Some(_) })
+            Ok(Probe {
+                op: None,
+                user_id: Some(_)
+            })
         )
     }
 
@@ -99,7 +102,13 @@ mod tests {
         let line = br#"{"user_id":1,"friends":[3,2,3,1]}"#;
         assert!(Hello::looks_like(line));
         let hello = Hello::parse(line, 10).unwrap();
-        assert_eq!(hello, Hello { user_id: 1, friends: vec![2, 3] });
+        assert_eq!(
+            hello,
+            Hello {
+                user_id: 1,
+                friends: vec![2, 3]
+            }
+        );
         assert!(!Hello::looks_like(br#"{"op":"ping","user_id":1}"#));
         assert!(!Hello::looks_like(b"hello"));
         assert!(Hello::looks_like(br#"{"user_id":"x"}"#));
@@ -107,8 +116,14 @@ mod tests {
 
     #[test]
     fn refuses_bad_hellos() {
-        assert!(matches!(Hello::parse(br#"{"user_id":"x"}"#, 10), Err(HelloError::Invalid(_))));
-        assert!(matches!(Hello::parse(br#"{"user_id":-1}"#, 10), Err(HelloError::Invalid(_))));
+        assert!(matches!(
+            Hello::parse(br#"{"user_id":"x"}"#, 10),
+            Err(HelloError::Invalid(_))
+        ));
+        assert!(matches!(
+            Hello::parse(br#"{"user_id":-1}"#, 10),
+            Err(HelloError::Invalid(_))
+        ));
         assert!(matches!(
             Hello::parse(br#"{"user_id":1,"friends":"2"}"#, 10),
             Err(HelloError::Invalid(_))
@@ -121,7 +136,11 @@ mod tests {
 
     #[test]
     fn status_lines_match_the_bare_protocol() {
-        let line = Status { online: true, user_id: 7 }.encode();
+        let line = Status {
+            online: true,
+            user_id: 7,
+        }
+        .encode();
         assert_eq!(line, r#"{"online":true,"user_id":7}"#);
     }
 }

@@ -40,7 +40,15 @@ pub async fn run<Src: Source, Snk: Sink>(shared: Arc<Shared>, mut source: Src, s
             Err(e) => tracing::warn!(device = me, error = %e, "device subscription refused"),
         }
     }
-    publish(&shared, device::online_subject(me), Status { online: true, user_id: me }).await;
+    publish(
+        &shared,
+        device::online_subject(me),
+        Status {
+            online: true,
+            user_id: me,
+        },
+    )
+    .await;
 
     let rate = FrameRate::new(&shared.config);
     let ctl = opened.ctl.clone();
@@ -64,11 +72,17 @@ pub async fn run<Src: Source, Snk: Sink>(shared: Arc<Shared>, mut source: Src, s
     }
 
     for friend in &hello.friends {
-        let status = Status { online: false, user_id: me };
+        let status = Status {
+            online: false,
+            user_id: me,
+        };
         publish(&shared, device::inbox_subject(*friend), status).await;
     }
     for subject in joined {
-        shared.fanout.leave_as(Encoding::Line, &subject, opened.conn).await;
+        shared
+            .fanout
+            .leave_as(Encoding::Line, &subject, opened.conn)
+            .await;
     }
     finish(&shared, opened, source).await;
 }

@@ -57,7 +57,8 @@ pub async fn run<Src: Source, Snk: Sink>(shared: Arc<Shared>, mut source: Src, m
         let _ = tokio::time::timeout(write_timeout, sink.close(CloseCode::ServerFull)).await;
         return;
     };
-    let (authenticated, first_frame) = match Box::pin(authenticate(&shared, &mut source, &mut sink, hs)).await {
+    let (authenticated, first_frame) = match Box::pin(authenticate(&shared, &mut source, &mut sink, hs)).await
+    {
         Ok(Start::Client(authenticated, first_frame)) => (authenticated, first_frame),
         Ok(Start::Device(hello)) => return Box::pin(device::run(shared, source, sink, hello)).await,
         Err(Some(code)) => {
@@ -81,7 +82,12 @@ pub async fn run<Src: Source, Snk: Sink>(shared: Arc<Shared>, mut source: Src, m
     }
     session.welcome();
     if private {
-        Box::pin(presence::connected(&shared, &session.conn_name, &session.identity)).await;
+        Box::pin(presence::connected(
+            &shared,
+            &session.conn_name,
+            &session.identity,
+        ))
+        .await;
     }
     if let Some(frame) = first_frame {
         session.handle(frame).await;
@@ -120,7 +126,12 @@ pub async fn run<Src: Source, Snk: Sink>(shared: Arc<Shared>, mut source: Src, m
     ctl.end();
     Box::pin(session.leave_all()).await;
     if private {
-        Box::pin(presence::disconnected(&shared, &session.conn_name, &session.identity)).await;
+        Box::pin(presence::disconnected(
+            &shared,
+            &session.conn_name,
+            &session.identity,
+        ))
+        .await;
     }
     Box::pin(finish(&shared, opened, source)).await;
 }

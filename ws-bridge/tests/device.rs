@@ -83,5 +83,8 @@ async fn without_the_setting_a_hello_is_just_a_bad_frame() {
     // A guest, welcomed, and told the line is not a frame.
     assert_eq!(tcp.recv().await["op"], "welcome");
     let err = tcp.recv().await;
-    assert_eq!((err["op"].as_str(), err["code"].as_str()), (Some("err"), Some("bad_request")));
+    assert_eq!(
+        (err["op"].as_str(), err["code"].as_str()),
+        (Some("err"), Some("bad_request"))
+    );
 }

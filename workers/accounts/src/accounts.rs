@@ -29,11 +29,11 @@ pub struct Settings {
 /// The worker's state, shared by every request.
 pub struct Accounts {
     /// Accounts and refresh tokens.
-    db: Pool,
+    pub(crate) db: Pool,
     /// Signs access tokens.
     keys: SigningKeys,
     /// To kick connections after a token theft or a password change.
-    nats: async_nats::Client,
+    pub(crate) nats: async_nats::Client,
     /// Settings.
     settings: Settings,
     /// Attempts per account name (lowercase) and per connection.
@@ -309,8 +309,8 @@ async fn change_password(
     Ok(pair)
 }
 
-/// The `svc.accounts.*` service over `accounts`.
-pub fn service(accounts: Arc<Accounts>) -> Service {
+/// The `svc.accounts.*` endpoints over `accounts`.
+pub fn endpoints(accounts: Arc<Accounts>) -> Service {
     macro_rules! route {
         ($f:ident) => {{
             let a = accounts.clone();

@@ -47,7 +47,7 @@ async fn stack(attempts_per_minute: u32) -> Stack {
         std::future::pending(),
     ));
     let client = async_nats::connect(nats.url()).await.unwrap();
-    nats.await_subscriptions(7).await;
+    nats.await_subscriptions(16).await;
     Stack {
         _nats: nats,
         _db: test_db,
@@ -93,15 +93,27 @@ impl Stack {
     }
 
     async fn call(&self, method: &str, who: As<'_>, body: Value) -> Result<Value, (String, String)> {
+        self.request(&format!("svc.accounts.{method}"), Some(who), body)
+            .await
+    }
+
+    /// Requests `subject` as `who` (`None`: as another worker, with no identity headers).
+    async fn request(
+        &self,
+        subject: &str,
+        who: Option<As<'_>>,
+        body: Value,
+    ) -> Result<Value, (String, String)> {
         let mut h = async_nats::HeaderMap::new();
         match who {
-            As::Guest(conn) => {
+            None => {}
+            Some(As::Guest(conn)) => {
                 h.insert("Chorus-User", "g-1");
                 h.insert("Chorus-Name", "guest-1");
                 h.insert("Chorus-Ns", "guest");
                 h.insert("Chorus-Conn", conn);
             }
-            As::User(user, conn) => {
+            Some(As::User(user, conn)) => {
                 h.insert("Chorus-User", user["id"].as_str().unwrap());
                 h.insert("Chorus-Name", user["name"].as_str().unwrap());
                 h.insert("Chorus-Ns", "private");
@@ -111,11 +123,7 @@ impl Stack {
         let req = async_nats::Request::new()
             .headers(h)
             .payload(body.to_string().into());
-        let reply = self
-            .client
-            .send_request(format!("svc.accounts.{method}"), req)
-            .await
-            .unwrap();
+        let reply = self.client.send_request(subject.to_string(), req).await.unwrap();
         let text = String::from_utf8(reply.payload.to_vec()).unwrap();
         match reply.headers.as_ref().and_then(|h| h.get("Chorus-Error")) {
             Some(code) => Err((code.as_str().to_string(), text)),
@@ -333,4 +341,190 @@ async fn changing_the_password_ends_the_other_sessions() {
     );
     assert!(s.login("z", "fay", "password-1").await.is_err());
     assert!(s.login("z", "fay", "password-2").await.is_ok());
+}
+
+/// A signed-up user's `{id, name}`.
+async fn user(s: &Stack, name: &str) -> Value {
+    s.signup(name, name, "password-123").await.unwrap()["user"].clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn friends_request_accept_list_remove() {
+    let s = stack(100).await;
+    let (ann, bob, cat) = (
+        user(&s, "ann").await,
+        user(&s, "bob").await,
+        user(&s, "cat").await,
+    );
+    let friends = |method: &str, who: &Value, body: Value| {
+        let subject = format!("svc.friends.{method}");
+        let who = who.clone();
+        let s = &s;
+        async move { s.request(&subject, Some(As::User(&who, "c")), body).await }
+    };
+    let bob_id = bob["id"].as_str().unwrap().to_string();
+    let ann_id = ann["id"].as_str().unwrap().to_string();
+    let mut bob_inbox = s
+        .client
+        .subscribe(format!("user.{bob_id}.friends"))
+        .await
+        .unwrap();
+    let mut ann_inbox = s
+        .client
+        .subscribe(format!("user.{ann_id}.friends"))
+        .await
+        .unwrap();
+    s.client.flush().await.unwrap();
+
+    let sent = friends("request", &ann, json!({"to": bob_id})).await.unwrap();
+    assert_eq!(sent["status"], "requested");
+    let heard: Value = serde_json::from_slice(&bob_inbox.next().await.unwrap().payload).unwrap();
+    assert_eq!(
+        heard,
+        json!({"event": "request", "user": {"id": ann_id, "name": "ann"}})
+    );
+
+    let listed = friends("list", &bob, json!({})).await.unwrap();
+    assert_eq!(listed["incoming"][0]["id"], ann_id.as_str());
+    assert_eq!(listed["friends"], json!([]));
+    let listed = friends("list", &ann, json!({})).await.unwrap();
+    assert_eq!(listed["outgoing"][0]["name"], "bob");
+
+    assert_eq!(
+        friends("accept", &bob, json!({"from": ann_id})).await.unwrap()["status"],
+        "friends"
+    );
+    let heard: Value = serde_json::from_slice(&ann_inbox.next().await.unwrap().payload).unwrap();
+    assert_eq!(
+        heard,
+        json!({"event": "accepted", "user": {"id": bob_id, "name": "bob"}})
+    );
+    let listed = friends("list", &ann, json!({})).await.unwrap();
+    assert_eq!(
+        listed["friends"],
+        json!([{"id": bob_id, "name": "bob", "online": false}])
+    );
+    assert_eq!(listed["outgoing"], json!([]));
+    assert_eq!(
+        friends("request", &ann, json!({"to": bob_id}))
+            .await
+            .unwrap_err()
+            .0,
+        "conflict"
+    );
+
+    // The internal list of friends, for the presence worker; refused through a bridge.
+    let of = s
+        .request("svc.friends.of", None, json!({"user": ann_id}))
+        .await
+        .unwrap();
+    assert_eq!(of["friends"], json!([bob_id]));
+    let refused = s
+        .request(
+            "svc.friends.of",
+            Some(As::User(&cat, "c")),
+            json!({"user": ann_id}),
+        )
+        .await;
+    assert_eq!(refused.unwrap_err().0, "forbidden");
+
+    // Declines, bad ids, unknown users, oneself.
+    let cat_id = cat["id"].as_str().unwrap().to_string();
+    friends("request", &cat, json!({"to": ann_id})).await.unwrap();
+    friends("decline", &ann, json!({"from": cat_id})).await.unwrap();
+    assert_eq!(
+        friends("accept", &ann, json!({"from": cat_id}))
+            .await
+            .unwrap_err()
+            .0,
+        "not_found"
+    );
+    assert_eq!(
+        friends("request", &ann, json!({"to": "x"})).await.unwrap_err().0,
+        "bad_request"
+    );
+    assert_eq!(
+        friends("request", &ann, json!({"to": "999999"}))
+            .await
+            .unwrap_err()
+            .0,
+        "not_found"
+    );
+    assert_eq!(
+        friends("request", &ann, json!({"to": ann_id}))
+            .await
+            .unwrap_err()
+            .0,
+        "bad_request"
+    );
+
+    friends("remove", &bob, json!({"user": ann_id})).await.unwrap();
+    assert_eq!(
+        friends("list", &ann, json!({})).await.unwrap()["friends"],
+        json!([])
+    );
+    assert_eq!(
+        friends("remove", &bob, json!({"user": ann_id}))
+            .await
+            .unwrap_err()
+            .0,
+        "not_found"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_block_ends_everything_and_the_blocked_learns_nothing() {
+    let s = stack(100).await;
+    let (ann, bob) = (user(&s, "ann").await, user(&s, "bob").await);
+    let (ann_id, bob_id) = (ann["id"].as_str().unwrap(), bob["id"].as_str().unwrap());
+    let call = |method: &str, who: &Value, body: Value| {
+        let subject = format!("svc.friends.{method}");
+        let who = who.clone();
+        let s = &s;
+        async move { s.request(&subject, Some(As::User(&who, "c")), body).await }
+    };
+    let blocked = |a: &str, b: &str| {
+        let body = json!({"a": a, "b": b});
+        let s = &s;
+        async move { s.request("svc.friends.blocked", None, body).await.unwrap()["blocked"].clone() }
+    };
+    call("request", &ann, json!({"to": bob_id})).await.unwrap();
+    call("accept", &bob, json!({"from": ann_id})).await.unwrap();
+    assert_eq!(blocked(ann_id, bob_id).await, false);
+
+    call("block", &bob, json!({"user": ann_id})).await.unwrap();
+    assert_eq!(blocked(ann_id, bob_id).await, true);
+    assert_eq!(blocked(bob_id, ann_id).await, true);
+    // The friendship is gone on both sides.
+    assert_eq!(call("list", &ann, json!({})).await.unwrap()["friends"], json!([]));
+    let bobs = call("list", &bob, json!({})).await.unwrap();
+    assert_eq!(bobs["friends"], json!([]));
+    assert_eq!(bobs["blocked"][0]["id"], ann_id);
+    // Ann's new request looks sent, but Bob never sees it.
+    let mut bob_inbox = s
+        .client
+        .subscribe(format!("user.{bob_id}.friends"))
+        .await
+        .unwrap();
+    s.client.flush().await.unwrap();
+    assert_eq!(
+        call("request", &ann, json!({"to": bob_id})).await.unwrap()["status"],
+        "requested"
+    );
+    assert_eq!(
+        call("list", &bob, json!({})).await.unwrap()["incoming"],
+        json!([])
+    );
+    // Bob must unblock before he can ask.
+    assert_eq!(
+        call("request", &bob, json!({"to": ann_id})).await.unwrap_err().0,
+        "forbidden"
+    );
+    call("unblock", &bob, json!({"user": ann_id})).await.unwrap();
+    assert_eq!(blocked(ann_id, bob_id).await, false);
+    call("request", &bob, json!({"to": ann_id})).await.unwrap();
+    // Nothing reached Bob's inbox from the blocked request; the next event is his own doing.
+    call("request", &ann, json!({"to": bob_id})).await.unwrap();
+    let heard: Value = serde_json::from_slice(&bob_inbox.next().await.unwrap().payload).unwrap();
+    assert_eq!(heard["event"], "accepted", "{heard}");
 }

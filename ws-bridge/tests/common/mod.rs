@@ -85,7 +85,7 @@ impl Harness {
         let accounts = chorus_accounts::Accounts::new(pool, keys, worker.clone(), settings);
         let metrics = std::sync::Arc::new(chorus_kit::metrics::Metrics::new("accounts"));
         tokio::spawn(chorus_accounts::service(accounts).serve(worker, metrics, std::future::pending()));
-        nats.await_subscriptions(7).await;
+        nats.await_subscriptions(16).await;
         (Harness::on(nats, |_| {}).await, test_db)
     }
 
