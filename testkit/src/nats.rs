@@ -221,6 +221,28 @@ impl NatsServer {
         }
     }
 
+    /// Waits until some client subscribes to exactly `subject` (`/connz?subs=1`): until a
+    /// worker started in the background listens there.
+    ///
+    /// # Panics
+    /// After [`STARTUP_TIMEOUT`] without one.
+    pub async fn await_subscriber(&self, subject: &str) {
+        let deadline = Instant::now() + STARTUP_TIMEOUT;
+        loop {
+            let connz = self.monitor_json("/connz?subs=1&limit=1024").await;
+            let found = connz["connections"].as_array().into_iter().flatten().any(|c| {
+                c["subscriptions_list"]
+                    .as_array()
+                    .is_some_and(|subs| subs.iter().any(|s| s == subject))
+            });
+            if found {
+                return;
+            }
+            assert!(Instant::now() < deadline, "nobody subscribed to {subject}");
+            tokio::time::sleep(POLL_INTERVAL).await;
+        }
+    }
+
     /// Like [`NatsServer::monitor_json`], returning the error instead of panicking.
     pub async fn try_monitor_json(&self, path_and_query: &str) -> Result<serde_json::Value, Error> {
         http::get_json(&self.monitor_url(), path_and_query).await
