@@ -23,11 +23,11 @@ pub async fn listen(nats: async_nats::Client, store: PresenceStore, notifier: No
         let done = match kind.as_str() {
             "connect" | "disconnect" => match serde_json::from_slice::<ConnEvent>(&msg.payload) {
                 Ok(event) => on_conn(&store, &notifier, kind == "connect", event).await,
-                Err(_) => Ok(tracing::warn!(subject = %msg.subject, "malformed presence event")),
+                Err(_) => Err(StoreError::Malformed),
             },
             "heartbeat" => match serde_json::from_slice::<Heartbeat>(&msg.payload) {
                 Ok(beat) => store.beat(&beat.bridge).await,
-                Err(_) => Ok(tracing::warn!(subject = %msg.subject, "malformed heartbeat")),
+                Err(_) => Err(StoreError::Malformed),
             },
             _ => Ok(()),
         };

@@ -26,6 +26,9 @@ pub enum StoreError {
     /// Watching or listing keys failed.
     #[error("watching presence: {0}")]
     Watch(String),
+    /// An event was not the shape bridges send.
+    #[error("malformed presence event")]
+    Malformed,
     /// Another writer kept winning the compare-and-set.
     #[error("presence of {0} changed too often to update")]
     Contended(String),
