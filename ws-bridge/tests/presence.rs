@@ -18,7 +18,9 @@ const TTL: Duration = Duration::from_secs(2);
 /// A signed-in user's connection to the bridge at `http`.
 async fn connect(http: SocketAddr, login: &Value) -> Ws {
     let token = login["access_token"].as_str().unwrap();
-    let (ws, welcome) = Ws::connect(http, &format!("/v1/ws?token={token}"), &[]).await.unwrap();
+    let (ws, welcome) = Ws::connect(http, &format!("/v1/ws?token={token}"), &[])
+        .await
+        .unwrap();
     assert_eq!(welcome["op"], "welcome", "{welcome}");
     ws
 }
@@ -36,7 +38,10 @@ async fn request(ws: &mut Ws, subject: &str, data: Value) -> Value {
 async fn notice(ws: &mut Ws) -> Value {
     let frame = ws.recv().await;
     assert_eq!(frame["op"], "msg", "{frame}");
-    assert!(frame["subject"].as_str().unwrap().ends_with(".presence"), "{frame}");
+    assert!(
+        frame["subject"].as_str().unwrap().ends_with(".presence"),
+        "{frame}"
+    );
     frame["data"].clone()
 }
 
@@ -49,11 +54,15 @@ async fn start_presence(h: &Harness) {
         friends_timeout: Duration::from_secs(5),
     };
     let notifier = Notifier::new(nats.clone(), settings.friends_timeout);
-    tokio::spawn(chorus_presence::run_background(nats.clone(), store.clone(), settings));
+    tokio::spawn(chorus_presence::run_background(
+        nats.clone(),
+        store.clone(),
+        settings,
+    ));
     let metrics = std::sync::Arc::new(chorus_kit::metrics::Metrics::new("presence"));
     let service = chorus_presence::service(store, notifier);
     tokio::spawn(service.serve(nats, metrics, std::future::pending()));
-    h.nats.await_subscriber("presence.>").await;
+    h.nats.await_subscriber("presence.heartbeat.*").await;
     h.nats.await_subscriber("svc.presence.friends").await;
 }
 
@@ -64,7 +73,10 @@ async fn friends_hear_who_comes_and_goes_even_when_a_bridge_dies() {
     let other = BridgeProcess::spawn(&h.nats.url(), &[("CHORUS_PRESENCE_HEARTBEAT_MS", "300")]).await;
     let ann = h.sign_up_and_log_in("ann").await;
     let bob = h.sign_up_and_log_in("bob").await;
-    let (ann_id, bob_id) = (ann["user"]["id"].as_str().unwrap(), bob["user"]["id"].as_str().unwrap());
+    let (ann_id, bob_id) = (
+        ann["user"]["id"].as_str().unwrap(),
+        bob["user"]["id"].as_str().unwrap(),
+    );
 
     // Ann listens on her inbox and asks Bob to be friends; Bob accepts from a first tab.
     let mut a = connect(h.http, &ann).await;
@@ -74,16 +86,28 @@ async fn friends_hear_who_comes_and_goes_even_when_a_bridge_dies() {
     let mut bob_tab = connect(h.http, &bob).await;
     request(&mut bob_tab, "svc.friends.accept", json!({"from": ann_id})).await;
     let listed = request(&mut a, "svc.friends.list", json!({})).await;
-    assert_eq!(listed["friends"], json!([{"id": bob_id, "name": "bob", "online": true}]));
+    assert_eq!(
+        listed["friends"],
+        json!([{"id": bob_id, "name": "bob", "online": true}])
+    );
     // That tab closes: Bob goes offline, and Ann, now his friend, is told.
     drop(bob_tab);
-    assert_eq!(notice(&mut a).await, json!({"user": bob_id, "name": "bob", "online": false}));
+    assert_eq!(
+        notice(&mut a).await,
+        json!({"user": bob_id, "name": "bob", "online": false})
+    );
 
     // Bob opens two tabs, one on each bridge: Ann hears "online" once.
-    let kv = async_nats::jetstream::new(h.nats_client().await).get_key_value("presence").await.unwrap();
+    let kv = async_nats::jetstream::new(h.nats_client().await)
+        .get_key_value("presence")
+        .await
+        .unwrap();
     let mut bob_record = kv.watch(format!("user.{bob_id}")).await.unwrap();
     let tab1 = connect(h.http, &bob).await;
-    assert_eq!(notice(&mut a).await, json!({"user": bob_id, "name": "bob", "online": true}));
+    assert_eq!(
+        notice(&mut a).await,
+        json!({"user": bob_id, "name": "bob", "online": true})
+    );
     let _tab2 = connect(other.http, &bob).await;
     // Wait until the store holds both tabs, then close the first: Bob stays online.
     loop {
@@ -96,7 +120,11 @@ async fn friends_hear_who_comes_and_goes_even_when_a_bridge_dies() {
     drop(tab1);
     loop {
         let entry = bob_record.next().await.unwrap().unwrap();
-        assert_eq!(entry.operation, async_nats::jetstream::kv::Operation::Put, "Bob went offline with a tab open");
+        assert_eq!(
+            entry.operation,
+            async_nats::jetstream::kv::Operation::Put,
+            "Bob went offline with a tab open"
+        );
         let record: Value = serde_json::from_slice(&entry.value).unwrap();
         if record["conns"].as_array().is_some_and(|c| c.len() == 1) {
             break;
@@ -110,7 +138,10 @@ async fn friends_hear_who_comes_and_goes_even_when_a_bridge_dies() {
     let mut other = other;
     let killed = Instant::now();
     other.child.kill().await.unwrap();
-    assert_eq!(notice(&mut a).await, json!({"user": bob_id, "name": "bob", "online": false}));
+    assert_eq!(
+        notice(&mut a).await,
+        json!({"user": bob_id, "name": "bob", "online": false})
+    );
     eprintln!("offline {:?} after kill -9 (TTL {TTL:?})", killed.elapsed());
     let online = request(&mut a, "svc.presence.friends", json!({})).await;
     assert_eq!(online, json!({"online": []}));

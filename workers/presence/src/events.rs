@@ -1,54 +1,143 @@
 //! The bridges' side: `presence.connect.{uid}` and `presence.disconnect.{uid}` change a
-//! user's connections; `presence.heartbeat.{bridge}` keeps a bridge alive. Events are taken
-//! in the queue group `presence` (one replica handles each) and in arrival order within a
-//! replica, so one user's connect is not overtaken by its own disconnect.
+//! user's connections; `presence.heartbeat.{bridge}` keeps a bridge alive.
+//!
+//! Connects and disconnects are kept in the memory stream `PRESENCE` (a work queue) until
+//! a replica has applied them, so none is lost while the worker restarts; replicas share
+//! its durable consumer `presence` and each applies its share in order. Should a
+//! disconnect still overtake its connect (two replicas), the connection is buried and its
+//! late connect ignored. Heartbeats need no such care: a missed one is replaced by the next.
 //!
 //! Every replica also watches the heartbeats: when one expires, the users of that bridge
 //! lose its connections (compare-and-set makes each user's passage offline happen once).
 
 use crate::notify::Notifier;
 use crate::store::{PresenceStore, StoreError, Transition};
-use async_nats::jetstream::kv;
+use async_nats::jetstream::consumer::{self, pull};
+use async_nats::jetstream::{self, kv, stream};
 use chorus_protocol::presence::{self, ConnEvent, ConnRef, Heartbeat};
 use futures_util::StreamExt;
+use std::time::Duration;
 
-/// Acts on the bridges' events until the subscription ends.
-pub async fn listen(nats: async_nats::Client, store: PresenceStore, notifier: Notifier) -> Result<(), StoreError> {
-    let mut events = nats
-        .queue_subscribe(presence::SUBJECTS, "presence".to_string())
+/// The stream that keeps connects and disconnects until they are applied.
+pub const STREAM: &str = "PRESENCE";
+
+/// How long an unapplied event is kept (a worker down longer loses the oldest).
+const EVENT_MAX_AGE: Duration = Duration::from_secs(600);
+
+/// Most unapplied events kept.
+const EVENT_MAX_MSGS: i64 = 1_000_000;
+
+/// Acts on connects and disconnects (from the stream) and heartbeats, until either ends.
+pub async fn listen(
+    nats: async_nats::Client,
+    store: PresenceStore,
+    notifier: Notifier,
+) -> Result<(), StoreError> {
+    let js = jetstream::new(nats.clone());
+    let stream = js
+        .get_or_create_stream(stream::Config {
+            name: STREAM.to_string(),
+            subjects: vec![presence::connect_subject(">"), presence::disconnect_subject(">")],
+            retention: stream::RetentionPolicy::WorkQueue,
+            storage: stream::StorageType::Memory,
+            max_age: EVENT_MAX_AGE,
+            max_messages: EVENT_MAX_MSGS,
+            discard: stream::DiscardPolicy::Old,
+            ..Default::default()
+        })
         .await
         .map_err(|e| StoreError::Watch(e.to_string()))?;
+    let consumer: pull::Stream = stream
+        .get_or_create_consumer(
+            "presence",
+            pull::Config {
+                durable_name: Some("presence".to_string()),
+                ack_policy: consumer::AckPolicy::Explicit,
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| StoreError::Watch(e.to_string()))?
+        .messages()
+        .await
+        .map_err(|e| StoreError::Watch(e.to_string()))?;
+    let beats = nats
+        .queue_subscribe(presence::heartbeat_subject("*"), "presence".to_string())
+        .await
+        .map_err(|e| StoreError::Watch(e.to_string()))?;
+    tokio::try_join!(
+        apply_events(consumer, &store, &notifier),
+        apply_heartbeats(beats, &store)
+    )?;
+    Ok(())
+}
+
+async fn apply_events(
+    mut events: pull::Stream,
+    store: &PresenceStore,
+    notifier: &Notifier,
+) -> Result<(), StoreError> {
     while let Some(msg) = events.next().await {
-        let kind = msg.subject.split('.').nth(1).unwrap_or_default().to_string();
-        let done = match kind.as_str() {
-            "connect" | "disconnect" => match serde_json::from_slice::<ConnEvent>(&msg.payload) {
-                Ok(event) => on_conn(&store, &notifier, kind == "connect", event).await,
-                Err(_) => Err(StoreError::Malformed),
-            },
-            "heartbeat" => match serde_json::from_slice::<Heartbeat>(&msg.payload) {
-                Ok(beat) => store.beat(&beat.bridge).await,
-                Err(_) => Err(StoreError::Malformed),
-            },
-            _ => Ok(()),
+        let msg = msg.map_err(|e| StoreError::Watch(e.to_string()))?;
+        let connect = msg.subject.starts_with("presence.connect.");
+        let applied = match serde_json::from_slice::<ConnEvent>(&msg.payload) {
+            Ok(event) => on_conn(store, notifier, connect, event).await,
+            Err(_) => Err(StoreError::Malformed),
         };
-        if let Err(e) = done {
-            tracing::warn!(subject = %msg.subject, error = %e, "presence event not applied");
+        match applied {
+            // A malformed event will never apply: drop it.
+            Ok(()) | Err(StoreError::Malformed) => {
+                if let Err(StoreError::Malformed) = applied {
+                    tracing::warn!(subject = %msg.subject, "malformed presence event dropped");
+                }
+                let _ = msg.ack().await;
+            }
+            // Anything else (the bus, the bucket) may pass: leave it to be redelivered.
+            Err(e) => tracing::warn!(subject = %msg.subject, error = %e, "presence event not applied"),
         }
     }
     Ok(())
 }
 
-async fn on_conn(store: &PresenceStore, notifier: &Notifier, connect: bool, e: ConnEvent) -> Result<(), StoreError> {
+async fn apply_heartbeats(
+    mut beats: async_nats::Subscriber,
+    store: &PresenceStore,
+) -> Result<(), StoreError> {
+    while let Some(msg) = beats.next().await {
+        let applied = match serde_json::from_slice::<Heartbeat>(&msg.payload) {
+            Ok(beat) => store.beat(&beat.bridge).await,
+            Err(_) => Err(StoreError::Malformed),
+        };
+        if let Err(e) = applied {
+            tracing::warn!(subject = %msg.subject, error = %e, "heartbeat not applied");
+        }
+    }
+    Ok(())
+}
+
+async fn on_conn(
+    store: &PresenceStore,
+    notifier: &Notifier,
+    connect: bool,
+    e: ConnEvent,
+) -> Result<(), StoreError> {
     let conn = ConnRef {
         bridge: e.bridge.clone(),
         conn: e.conn.clone(),
     };
     let transition = if connect {
+        if store.buried(&e.conn).await? {
+            return Ok(());
+        }
         // The bridge is alive: it just spoke (and its first heartbeat may not be in yet).
         store.beat(&e.bridge).await?;
         store.add(&e.user, &e.name, conn).await?
     } else {
-        store.remove(&e.user, |c| *c == conn).await?
+        let transition = store.remove(&e.user, |c| *c == conn).await?;
+        if transition == Transition::Unchanged {
+            store.bury(&e.conn).await?;
+        }
+        transition
     };
     tracing::debug!(user = %e.user, connect, ?transition, "presence");
     notifier.tell_friends(&e.user, transition).await;

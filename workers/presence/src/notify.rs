@@ -42,7 +42,11 @@ impl Notifier {
             .payload(body.into())
             .timeout(Some(self.timeout));
         let reply = self.nats.send_request("svc.friends.of", request).await?;
-        if let Some(code) = reply.headers.as_ref().and_then(|h| h.get(chorus_protocol::headers::ERROR)) {
+        if let Some(code) = reply
+            .headers
+            .as_ref()
+            .and_then(|h| h.get(chorus_protocol::headers::ERROR))
+        {
             return Err(FriendsError::Answer(code.to_string()));
         }
         let friends: Friends =
@@ -53,7 +57,7 @@ impl Notifier {
     /// Tells `uid`'s friends of its `transition`, if it is one.
     pub async fn tell_friends(&self, uid: &str, transition: Transition) {
         let (name, online) = match transition {
-            Transition::None => return,
+            Transition::Unchanged | Transition::None => return,
             Transition::Online(name) => (name, true),
             Transition::Offline(name) => (name, false),
         };
@@ -71,7 +75,11 @@ impl Notifier {
         };
         let body = bytes::Bytes::from(serde_json::to_vec(&notice).expect("serializes"));
         for friend in friends {
-            if let Err(e) = self.nats.publish(presence::notice_subject(&friend), body.clone()).await {
+            if let Err(e) = self
+                .nats
+                .publish(presence::notice_subject(&friend), body.clone())
+                .await
+            {
                 tracing::warn!(error = %e, "presence notice not published");
             }
         }

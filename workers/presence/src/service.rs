@@ -22,7 +22,11 @@ pub struct OnlineFriends {
     pub online: Vec<OnlineFriend>,
 }
 
-async fn friends(store: PresenceStore, notifier: Notifier, req: Request) -> Result<OnlineFriends, ServiceError> {
+async fn friends(
+    store: PresenceStore,
+    notifier: Notifier,
+    req: Request,
+) -> Result<OnlineFriends, ServiceError> {
     let caller = req.user()?;
     let friends = notifier
         .friends_of(&caller.id)
@@ -32,7 +36,10 @@ async fn friends(store: PresenceStore, notifier: Notifier, req: Request) -> Resu
     for id in friends {
         let record = store.user(&id).await.map_err(ServiceError::internal)?;
         if !record.conns.is_empty() {
-            online.push(OnlineFriend { id, name: record.name });
+            online.push(OnlineFriend {
+                id,
+                name: record.name,
+            });
         }
     }
     Ok(OnlineFriends { online })

@@ -4,7 +4,8 @@
 //! - `user.{uid}`: the user's live connections, changed only by compare-and-set, so two
 //!   replicas of this worker never both see the same user come online;
 //! - `bridge.{id}`: the bridge's last heartbeat, with a per-message TTL. When it expires
-//!   the server leaves a marker that a watch sees.
+//!   the server leaves a marker that a watch sees;
+//! - `gone.{conn}`: a connection whose end arrived before its start, for a while (TTL).
 
 use async_nats::HeaderMap;
 use async_nats::jetstream::{self, kv};
@@ -34,10 +35,12 @@ pub enum StoreError {
     Contended(String),
 }
 
-/// A user's passage online or offline, caused by one change.
+/// What one change did to a user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Transition {
-    /// Nothing changed for the user's friends.
+    /// Nothing to change: the connection was already there, or already gone.
+    Unchanged,
+    /// The connections changed, but not whether the user is online.
     None,
     /// The first connection opened.
     Online(String),
@@ -53,6 +56,9 @@ pub struct PresenceStore {
     /// How long a heartbeat lives.
     ttl: Duration,
 }
+
+/// How long a connection that ended before it began is remembered.
+const TOMBSTONE_TTL: Duration = Duration::from_secs(120);
 
 /// Compare-and-set attempts before giving up on a key.
 const CAS_ATTEMPTS: usize = 32;
@@ -120,6 +126,22 @@ impl PresenceStore {
         .await
     }
 
+    /// Notes that connection `conn` ended before its start was seen (events can overtake
+    /// each other across replicas), so its late start is ignored.
+    pub async fn bury(&self, conn: &str) -> Result<(), StoreError> {
+        let key = format!("gone.{conn}");
+        match self.kv.create_with_ttl(&key, bytes_of(conn), TOMBSTONE_TTL).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => Ok(()),
+            Err(e) => Err(StoreError::Write(e.to_string())),
+        }
+    }
+
+    /// Whether connection `conn` was buried.
+    pub async fn buried(&self, conn: &str) -> Result<bool, StoreError> {
+        Ok(self.kv.get(format!("gone.{conn}")).await?.is_some())
+    }
+
     /// Every user with a connection on record.
     pub async fn users(&self) -> Result<Vec<String>, StoreError> {
         use futures_util::TryStreamExt;
@@ -157,13 +179,17 @@ impl PresenceStore {
     }
 
     /// Applies `edit` (which says whether it changed anything) with compare-and-set.
-    async fn change(&self, uid: &str, edit: impl Fn(&mut UserPresence) -> bool) -> Result<Transition, StoreError> {
+    async fn change(
+        &self,
+        uid: &str,
+        edit: impl Fn(&mut UserPresence) -> bool,
+    ) -> Result<Transition, StoreError> {
         let key = presence::user_key(uid);
         for _ in 0..CAS_ATTEMPTS {
             let (mut record, revision) = self.read(uid).await?;
             let was_online = !record.conns.is_empty();
             if !edit(&mut record) {
-                return Ok(Transition::None);
+                return Ok(Transition::Unchanged);
             }
             let online = !record.conns.is_empty();
             let written = if online {
