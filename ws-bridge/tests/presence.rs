@@ -45,6 +45,13 @@ async fn notice(ws: &mut Ws) -> Value {
     frame["data"].clone()
 }
 
+/// The number of live connections in the next change of a user's presence record.
+async fn connections(record: &mut async_nats::jetstream::kv::Watch) -> usize {
+    let entry = record.next().await.unwrap().unwrap();
+    let value: Value = serde_json::from_slice(&entry.value).unwrap_or(Value::Null);
+    value["conns"].as_array().map_or(0, Vec::len)
+}
+
 /// Starts the presence worker in-process on the harness's nats-server.
 async fn start_presence(h: &Harness) {
     let nats = h.nats_client().await;
@@ -83,7 +90,14 @@ async fn friends_hear_who_comes_and_goes_even_when_a_bridge_dies() {
     let sub = json!({"op": "sub", "id": "s", "subject": format!("user.{ann_id}.presence")});
     assert_eq!(a.call(sub).await["op"], "ok");
     request(&mut a, "svc.friends.request", json!({"to": bob_id})).await;
+    let kv = async_nats::jetstream::new(h.nats_client().await)
+        .get_key_value("presence")
+        .await
+        .unwrap();
+    let mut bob_record = kv.watch(format!("user.{bob_id}")).await.unwrap();
     let mut bob_tab = connect(h.http, &bob).await;
+    // Bob is online before they are friends, so Ann is not told (yet).
+    assert_eq!(connections(&mut bob_record).await, 1);
     request(&mut bob_tab, "svc.friends.accept", json!({"from": ann_id})).await;
     let listed = request(&mut a, "svc.friends.list", json!({})).await;
     assert_eq!(

@@ -1,8 +1,7 @@
 //! Friends and blocks, kept in Postgres beside the accounts they link: the `svc.friends.*`
 //! endpoints `request`, `accept`, `decline`, `remove`, `block`, `unblock` and `list`, each
-//! argument a user id; and two internal methods other workers ask (`of`: whom to tell when
-//! someone comes online; `blocked`: may these two talk), which refuse callers that came
-//! through a bridge.
+//! argument a user id; and two internal methods other workers ask, `int.friends.of` (whom
+//! to tell when someone comes online) and `int.friends.blocked` (may these two talk).
 //!
 //! A block ends the friendship and every pending request both ways, and a blocked user
 //! learns nothing of it: their request to the blocker is answered as if it were sent.
@@ -391,9 +390,8 @@ async fn list(f: Arc<Friends>, req: Request, _: Empty) -> Result<FriendsList, Se
     })
 }
 
-/// Internal: the friends of `user` (ids), for the presence worker.
-async fn of(f: Arc<Friends>, req: Request, r: Of) -> Result<serde_json::Value, ServiceError> {
-    req.internal()?;
+/// `int.friends.of`: the friends of `user` (ids), for the presence worker.
+async fn of(f: Arc<Friends>, _req: Request, r: Of) -> Result<serde_json::Value, ServiceError> {
     let user = id("user", &r.user)?;
     let db = f.db.get().await?;
     let rows = db
@@ -406,9 +404,9 @@ async fn of(f: Arc<Friends>, req: Request, r: Of) -> Result<serde_json::Value, S
     Ok(json!({ "friends": ids }))
 }
 
-/// Internal: whether either of two users blocked the other, for the chat worker.
-async fn blocked(f: Arc<Friends>, req: Request, p: Pair) -> Result<serde_json::Value, ServiceError> {
-    req.internal()?;
+/// `int.friends.blocked`: whether either of two users blocked the other, for the chat
+/// worker.
+async fn blocked(f: Arc<Friends>, _req: Request, p: Pair) -> Result<serde_json::Value, ServiceError> {
     let (a, b) = (id("a", &p.a)?, id("b", &p.b)?);
     let db = f.db.get().await?;
     let row = db
@@ -436,6 +434,6 @@ pub fn service(friends: Arc<Friends>) -> Service {
         .method("block", route!(block))
         .method("unblock", route!(unblock))
         .method("list", route!(list))
-        .method("of", route!(of))
-        .method("blocked", route!(blocked))
+        .internal_method("of", route!(of))
+        .internal_method("blocked", route!(blocked))
 }

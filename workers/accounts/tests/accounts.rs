@@ -415,13 +415,13 @@ async fn friends_request_accept_list_remove() {
 
     // The internal list of friends, for the presence worker; refused through a bridge.
     let of = s
-        .request("svc.friends.of", None, json!({"user": ann_id}))
+        .request("int.friends.of", None, json!({"user": ann_id}))
         .await
         .unwrap();
     assert_eq!(of["friends"], json!([bob_id]));
     let refused = s
         .request(
-            "svc.friends.of",
+            "int.friends.of",
             Some(As::User(&cat, "c")),
             json!({"user": ann_id}),
         )
@@ -486,7 +486,7 @@ async fn a_block_ends_everything_and_the_blocked_learns_nothing() {
     let blocked = |a: &str, b: &str| {
         let body = json!({"a": a, "b": b});
         let s = &s;
-        async move { s.request("svc.friends.blocked", None, body).await.unwrap()["blocked"].clone() }
+        async move { s.request("int.friends.blocked", None, body).await.unwrap()["blocked"].clone() }
     };
     call("request", &ann, json!({"to": bob_id})).await.unwrap();
     call("accept", &bob, json!({"from": ann_id})).await.unwrap();

@@ -1,4 +1,5 @@
-//! Typed endpoints: `svc.{worker}.{method}` subscribed in the queue group `{worker}`, so any
+//! Typed endpoints: `svc.{worker}.{method}` (and `int.{worker}.{method}` for methods only
+//! other workers may call) subscribed in the queue group `{worker}`, so any
 //! number of replicas share the load and killing one loses nothing but its in-flight
 //! requests. A handler takes the [`Request`] (who is calling) and the decoded payload, and
 //! returns a serializable reply or a [`ServiceError`], which becomes a reply with a
@@ -65,6 +66,12 @@ impl<'de> serde::Deserialize<'de> for Empty {
     }
 }
 
+/// The prefix of client-facing methods.
+const SVC: &str = "svc";
+
+/// The prefix of methods only workers may call.
+const INTERNAL: &str = "int";
+
 type Handler = Arc<dyn Fn(Request, Bytes) -> BoxFuture<'static, Result<Vec<u8>, ServiceError>> + Send + Sync>;
 
 /// One endpoint.
@@ -105,8 +112,31 @@ impl Service {
         self
     }
 
-    /// Adds `svc.{name}.{method}`.
-    pub fn method<Req, Resp, F, Fut>(mut self, method: &str, handler: F) -> Service
+    /// Adds `svc.{name}.{method}`, for clients (as the bridge's policy allows) and workers.
+    pub fn method<Req, Resp, F, Fut>(self, method: &str, handler: F) -> Service
+    where
+        Req: DeserializeOwned + Send + 'static,
+        Resp: Serialize + 'static,
+        F: Fn(Request, Req) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Resp, ServiceError>> + Send + 'static,
+    {
+        self.add(SVC, method, handler)
+    }
+
+    /// Adds `int.{name}.{method}`, for other workers only: no policy lets a client reach
+    /// `int.>`, and a request that came through a bridge anyway (it carries a caller) is
+    /// refused `forbidden`.
+    pub fn internal_method<Req, Resp, F, Fut>(self, method: &str, handler: F) -> Service
+    where
+        Req: DeserializeOwned + Send + 'static,
+        Resp: Serialize + 'static,
+        F: Fn(Request, Req) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Resp, ServiceError>> + Send + 'static,
+    {
+        self.add(INTERNAL, method, handler)
+    }
+
+    fn add<Req, Resp, F, Fut>(mut self, prefix: &'static str, method: &str, handler: F) -> Service
     where
         Req: DeserializeOwned + Send + 'static,
         Resp: Serialize + 'static,
@@ -117,6 +147,9 @@ impl Service {
         let erased: Handler = Arc::new(move |request, payload: Bytes| {
             let handler = handler.clone();
             Box::pin(async move {
+                if prefix == INTERNAL {
+                    request.internal()?;
+                }
                 let body: &[u8] = if payload.is_empty() { b"null" } else { &payload };
                 let req: Req = serde_json::from_slice(body)
                     .map_err(|e| ServiceError::bad_request(format!("invalid request: {e}")))?;
@@ -126,7 +159,7 @@ impl Service {
         });
         self.methods.push(Method {
             label: method.to_string(),
-            subject: format!("svc.{}.{method}", self.name),
+            subject: format!("{prefix}.{}.{method}", self.name),
             queue: self.name.clone(),
             handler: erased,
         });

@@ -1,5 +1,5 @@
 //! Telling friends. The friends list lives with the accounts worker; this worker asks it
-//! over NATS (`svc.friends.of`, an internal method) when a user comes or goes, and
+//! over NATS (`int.friends.of`, a method only workers may call) when a user comes or goes, and
 //! publishes `{user, name, online}` on each friend's `user.{friend}.presence`. A blocked
 //! user is no friend, so learns nothing.
 
@@ -41,7 +41,7 @@ impl Notifier {
         let request = async_nats::Request::new()
             .payload(body.into())
             .timeout(Some(self.timeout));
-        let reply = self.nats.send_request("svc.friends.of", request).await?;
+        let reply = self.nats.send_request("int.friends.of", request).await?;
         if let Some(code) = reply
             .headers
             .as_ref()
