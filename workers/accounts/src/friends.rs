@@ -113,9 +113,10 @@ impl Friends {
             .collect()
     }
 
-    /// Tells `uid` about `event` on its inbox.
-    async fn tell(&self, uid: i64, event: serde_json::Value) {
+    /// Tells `uid` on its inbox that `(by, by_name)` did `event` (`request`, `accepted`).
+    async fn tell(&self, uid: i64, event: &str, by: i64, by_name: &str) {
         let subject = format!("user.{uid}.friends");
+        let event = json!({"event": event, "user": {"id": by.to_string(), "name": by_name}});
         let body = serde_json::to_vec(&event).expect("serializes");
         if let Err(e) = self.nats.publish(subject, body.into()).await {
             tracing::warn!(error = %e, "friends event not published");
@@ -188,6 +189,28 @@ async fn are_friends(db: &impl GenericClient, a: i64, b: i64) -> Result<bool, Se
     Ok(row.is_some())
 }
 
+/// Deletes the request `from` → `to`; whether there was one.
+async fn take_request(db: &impl GenericClient, from: i64, to: i64) -> Result<bool, ServiceError> {
+    let deleted = db
+        .execute(
+            "DELETE FROM friend_requests WHERE from_id = $1 AND to_id = $2",
+            &[&from, &to],
+        )
+        .await?;
+    Ok(deleted > 0)
+}
+
+/// Ends the friendship of `a` and `b`; whether there was one.
+async fn unfriend(db: &impl GenericClient, a: i64, b: i64) -> Result<bool, ServiceError> {
+    let deleted = db
+        .execute(
+            "DELETE FROM friendships WHERE a = LEAST($1::bigint, $2::bigint) AND b = GREATEST($1::bigint, $2::bigint)",
+            &[&a, &b],
+        )
+        .await?;
+    Ok(deleted > 0)
+}
+
 async fn befriend(db: &impl GenericClient, a: i64, b: i64) -> Result<(), ServiceError> {
     db.execute(
         "INSERT INTO friendships (a, b) VALUES (LEAST($1::bigint, $2::bigint), GREATEST($1::bigint, $2::bigint)) ON CONFLICT DO NOTHING",
@@ -213,20 +236,10 @@ async fn request(f: Arc<Friends>, req: Request, r: To) -> Result<serde_json::Val
         return Ok(json!({"status": "requested"}));
     }
     // A request the other way already stands: this is an acceptance.
-    let mutual = tx
-        .execute(
-            "DELETE FROM friend_requests WHERE from_id = $1 AND to_id = $2",
-            &[&to, &me],
-        )
-        .await?;
-    if mutual > 0 {
+    if take_request(&tx, to, me).await? {
         befriend(&tx, me, to).await?;
         tx.commit().await?;
-        f.tell(
-            to,
-            json!({"event": "accepted", "user": {"id": me.to_string(), "name": my_name}}),
-        )
-        .await;
+        f.tell(to, "accepted", me, &my_name).await;
         return Ok(json!({"status": "friends"}));
     }
     let inserted = tx
@@ -237,11 +250,7 @@ async fn request(f: Arc<Friends>, req: Request, r: To) -> Result<serde_json::Val
         .await?;
     tx.commit().await?;
     if inserted > 0 {
-        f.tell(
-            to,
-            json!({"event": "request", "user": {"id": me.to_string(), "name": my_name}}),
-        )
-        .await;
+        f.tell(to, "request", me, &my_name).await;
     }
     Ok(json!({"status": "requested"}))
 }
@@ -251,22 +260,12 @@ async fn accept(f: Arc<Friends>, req: Request, r: Requester) -> Result<serde_jso
     let from = id("from", &r.from)?;
     let mut db = f.db.get().await?;
     let tx = db.transaction().await?;
-    let deleted = tx
-        .execute(
-            "DELETE FROM friend_requests WHERE from_id = $1 AND to_id = $2",
-            &[&from, &me],
-        )
-        .await?;
-    if deleted == 0 {
+    if !take_request(&tx, from, me).await? {
         return Err(ServiceError::not_found("no request from that user"));
     }
     befriend(&tx, me, from).await?;
     tx.commit().await?;
-    f.tell(
-        from,
-        json!({"event": "accepted", "user": {"id": me.to_string(), "name": my_name}}),
-    )
-    .await;
+    f.tell(from, "accepted", me, &my_name).await;
     Ok(json!({"status": "friends"}))
 }
 
@@ -274,13 +273,7 @@ async fn decline(f: Arc<Friends>, req: Request, r: Requester) -> Result<serde_js
     let (me, _) = me(&req)?;
     let from = id("from", &r.from)?;
     let db = f.db.get().await?;
-    let deleted = db
-        .execute(
-            "DELETE FROM friend_requests WHERE from_id = $1 AND to_id = $2",
-            &[&from, &me],
-        )
-        .await?;
-    if deleted == 0 {
+    if !take_request(&db, from, me).await? {
         return Err(ServiceError::not_found("no request from that user"));
     }
     Ok(json!({"ok": true}))
@@ -291,19 +284,9 @@ async fn remove(f: Arc<Friends>, req: Request, r: User) -> Result<serde_json::Va
     let (me, _) = me(&req)?;
     let user = id("user", &r.user)?;
     let db = f.db.get().await?;
-    let unfriended = db
-        .execute(
-            "DELETE FROM friendships WHERE a = LEAST($1::bigint, $2::bigint) AND b = GREATEST($1::bigint, $2::bigint)",
-            &[&me, &user],
-        )
-        .await?;
-    let withdrawn = db
-        .execute(
-            "DELETE FROM friend_requests WHERE from_id = $1 AND to_id = $2",
-            &[&me, &user],
-        )
-        .await?;
-    if unfriended + withdrawn == 0 {
+    let unfriended = unfriend(&db, me, user).await?;
+    let withdrawn = take_request(&db, me, user).await?;
+    if !unfriended && !withdrawn {
         return Err(ServiceError::not_found(
             "not a friend and no request to that user",
         ));
@@ -321,16 +304,9 @@ async fn block(f: Arc<Friends>, req: Request, r: User) -> Result<serde_json::Val
         &[&me, &user],
     )
     .await?;
-    tx.execute(
-        "DELETE FROM friendships WHERE a = LEAST($1::bigint, $2::bigint) AND b = GREATEST($1::bigint, $2::bigint)",
-        &[&me, &user],
-    )
-    .await?;
-    tx.execute(
-        "DELETE FROM friend_requests WHERE (from_id = $1 AND to_id = $2) OR (from_id = $2 AND to_id = $1)",
-        &[&me, &user],
-    )
-    .await?;
+    unfriend(&tx, me, user).await?;
+    take_request(&tx, me, user).await?;
+    take_request(&tx, user, me).await?;
     tx.commit().await?;
     Ok(json!({"ok": true}))
 }

@@ -5,7 +5,6 @@ use anyhow::Context;
 use base64::Engine;
 use chorus_accounts::sessions::TokenSettings;
 use chorus_accounts::{Accounts, MIGRATIONS, Settings, service};
-use chorus_kit::config::{init_logging, load_config_file};
 use chorus_kit::token::SigningKeys;
 use chorus_kit::worker::shutdown_signal;
 use chorus_kit::{KitArgs, Worker};
@@ -63,11 +62,7 @@ struct Args {
 }
 
 fn main() -> anyhow::Result<()> {
-    // Before the runtime starts threads: this may set environment variables.
-    load_config_file()?;
-    let args = Args::parse();
-    init_logging(&args.kit.log, &args.kit.log_format);
-    tokio::runtime::Runtime::new()?.block_on(run(args))
+    chorus_kit::worker::main(|a: &Args| &a.kit, run)
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {

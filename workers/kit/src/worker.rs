@@ -81,6 +81,23 @@ impl Worker {
     }
 }
 
+/// A worker binary's whole `main`: the `CHORUS_CONFIG` file into the environment (before
+/// any thread exists), the settings `A` parsed, logging started from its [`KitArgs`] (which
+/// `kit` finds in it), then `run` on a multi-threaded runtime.
+pub fn main<A, F, Fut, E>(kit: fn(&A) -> &KitArgs, run: F) -> Result<(), E>
+where
+    A: clap::Parser,
+    F: FnOnce(A) -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+    E: From<crate::config::ConfigFileError> + From<std::io::Error>,
+{
+    crate::config::load_config_file()?;
+    let args = A::parse();
+    let k = kit(&args);
+    crate::config::init_logging(&k.log, &k.log_format);
+    tokio::runtime::Runtime::new()?.block_on(run(args))
+}
+
 /// Resolves on SIGTERM or Ctrl-C.
 pub async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();

@@ -1,7 +1,6 @@
 //! `chorus-presence`: reads its settings, connects, opens the `presence` bucket, and runs
 //! the event listener, the dead-bridge sweeper and `svc.presence.*` until SIGTERM.
 
-use chorus_kit::config::{init_logging, load_config_file};
 use chorus_kit::worker::shutdown_signal;
 use chorus_kit::{KitArgs, Worker};
 use chorus_presence::notify::Notifier;
@@ -31,11 +30,7 @@ struct Args {
 }
 
 fn main() -> anyhow::Result<()> {
-    // Before the runtime starts threads: this may set environment variables.
-    load_config_file()?;
-    let args = Args::parse();
-    init_logging(&args.kit.log, &args.kit.log_format);
-    tokio::runtime::Runtime::new()?.block_on(run(args))
+    chorus_kit::worker::main(|a: &Args| &a.kit, run)
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
