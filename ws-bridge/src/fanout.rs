@@ -16,6 +16,9 @@ use std::collections::hash_map::Entry;
 use std::sync::Arc;
 use tokio::sync::{Mutex, mpsc};
 
+/// Longest wait for a new subscription to be written to NATS.
+const FLUSH_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// A connection's id on this bridge.
 pub type ConnId = u64;
 
@@ -94,6 +97,11 @@ impl Fanout {
         tokio::spawn(dispatch(subscriber, rx, self.metrics.clone(), encoding));
         subjects.insert(key, Subject { members: 1, changes });
         self.metrics.nats_subscriptions.inc();
+        drop(subjects);
+        // Put the SUB on the wire before the client hears `ok`, so what it sets in motion
+        // after the `ok` finds the subscription in place. Bounded: NATS may be down, and
+        // then the subscription is restored on reconnect anyway.
+        let _ = tokio::time::timeout(FLUSH_WAIT, self.nats.flush()).await;
         Ok(())
     }
 

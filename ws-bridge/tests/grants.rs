@@ -88,6 +88,12 @@ async fn a_grant_given_on_one_bridge_holds_after_reconnecting_to_the_other() {
             .await,
         json!({"op":"ok","id":"4"})
     );
+    // A request through the same bridge: once its reply is back, the bridge's SUB has
+    // reached nats-server, and a publish from another connection cannot overtake it.
+    let synced = on_b
+        .call(json!({"op":"req","id":"sync","subject":"svc.accounts.me"}))
+        .await;
+    assert_eq!(synced["op"], "reply", "{synced}");
     worker
         .publish("room.r1.state", r#"{"turn":2}"#.into())
         .await
