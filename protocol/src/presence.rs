@@ -63,7 +63,7 @@ pub struct ConnEvent {
 pub struct Heartbeat {
     /// The bridge's id.
     pub bridge: String,
-    /// Connections of signed-in users it holds.
+    /// Connections it holds, of every kind (for operators; presence does not use it).
     pub conns: u64,
 }
 
