@@ -26,6 +26,24 @@ pub struct Settings {
     pub attempts_per_minute: u32,
 }
 
+impl Settings {
+    /// Settings for a worker inside a test: `chorus` tokens living `access_ttl` seconds,
+    /// cheap hashing (1,000 PBKDF2 iterations) and a loose attempt limit. Never for real
+    /// passwords.
+    pub fn for_tests(access_ttl: u64) -> Settings {
+        Settings {
+            tokens: TokenSettings {
+                issuer: "chorus".into(),
+                audience: "chorus".into(),
+                access_ttl,
+                refresh_ttl: 3600,
+            },
+            pbkdf2_iterations: 1000,
+            attempts_per_minute: 100,
+        }
+    }
+}
+
 /// The worker's state, shared by every request.
 pub struct Accounts {
     /// Accounts and refresh tokens.

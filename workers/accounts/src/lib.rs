@@ -22,6 +22,26 @@ pub use friends::Friends;
 
 use std::sync::Arc;
 
+/// Runs the worker inside this process on `nats`: migrates the database at `db_url`,
+/// signs with a fresh in-memory key, and serves until the returned task is dropped or
+/// aborted. How other crates' tests get a real accounts worker (accounts, friends, blocks).
+pub async fn spawn_in_process(
+    nats: async_nats::Client,
+    db_url: &str,
+    settings: Settings,
+) -> Result<tokio::task::JoinHandle<Result<(), chorus_kit::KitError>>, chorus_kit::KitError> {
+    let pool = chorus_kit::db::connect(db_url, 4).await?;
+    chorus_kit::db::migrate(&pool, "accounts", MIGRATIONS).await?;
+    let keys = chorus_kit::token::SigningKeys::generate();
+    let accounts = Accounts::new(pool, keys, nats.clone(), settings);
+    let metrics = Arc::new(chorus_kit::metrics::Metrics::new("accounts"));
+    Ok(tokio::spawn(service(accounts).serve(
+        nats,
+        metrics,
+        std::future::pending(),
+    )))
+}
+
 /// Everything this worker serves: `svc.accounts.*` and `svc.friends.*`.
 pub fn service(accounts: Arc<Accounts>) -> chorus_kit::Service {
     let friends = Friends::new(accounts.db.clone(), accounts.nats.clone());

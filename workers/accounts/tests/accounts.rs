@@ -1,18 +1,12 @@
 //! The accounts worker against a real nats-server and a real Postgres, called the way the
 //! bridge calls it (identity in the `Chorus-*` headers).
 
-use chorus_accounts::sessions::TokenSettings;
-use chorus_accounts::{Accounts, MIGRATIONS, Settings, service};
-use chorus_kit::db;
-use chorus_kit::metrics::Metrics;
-use chorus_kit::token::{SigningKeys, Verifier};
+use chorus_accounts::Settings;
+use chorus_kit::token::Verifier;
 use chorus_protocol::token::Jwks;
 use chorus_testkit::{NatsServer, TestDb};
 use futures_util::StreamExt;
-use ring::rand::SystemRandom;
-use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
 use serde_json::{Value, json};
-use std::sync::Arc;
 use std::time::Duration;
 
 struct Stack {
@@ -24,28 +18,14 @@ struct Stack {
 async fn stack(attempts_per_minute: u32) -> Stack {
     let nats = NatsServer::start().await;
     let test_db = TestDb::create().await;
-    let pool = db::connect(test_db.url(), 4).await.unwrap();
-    db::migrate(&pool, "accounts", MIGRATIONS).await.unwrap();
-    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new()).unwrap();
-    let keys = SigningKeys::from_pkcs8(&[pkcs8.as_ref()]).unwrap();
     let worker_nats = async_nats::connect(nats.url()).await.unwrap();
     let settings = Settings {
-        tokens: TokenSettings {
-            issuer: "chorus".into(),
-            audience: "chorus".into(),
-            access_ttl: 900,
-            refresh_ttl: 3600,
-        },
-        pbkdf2_iterations: 1000,
         attempts_per_minute,
+        ..Settings::for_tests(900)
     };
-    let accounts = Accounts::new(pool, keys, worker_nats.clone(), settings);
-    let svc = service(accounts);
-    tokio::spawn(svc.serve(
-        worker_nats,
-        Arc::new(Metrics::new("accounts")),
-        std::future::pending(),
-    ));
+    chorus_accounts::spawn_in_process(worker_nats, test_db.url(), settings)
+        .await
+        .unwrap();
     let client = async_nats::connect(nats.url()).await.unwrap();
     nats.await_subscriptions(16).await;
     Stack {
@@ -94,6 +74,12 @@ impl Stack {
 
     async fn call(&self, method: &str, who: As<'_>, body: Value) -> Result<Value, (String, String)> {
         self.request(&format!("svc.accounts.{method}"), Some(who), body)
+            .await
+    }
+
+    /// `svc.friends.{method}` as the signed-in `who`.
+    async fn friends(&self, method: &str, who: &Value, body: Value) -> Result<Value, (String, String)> {
+        self.request(&format!("svc.friends.{method}"), Some(As::User(who, "c")), body)
             .await
     }
 
@@ -356,12 +342,7 @@ async fn friends_request_accept_list_remove() {
         user(&s, "bob").await,
         user(&s, "cat").await,
     );
-    let friends = |method: &str, who: &Value, body: Value| {
-        let subject = format!("svc.friends.{method}");
-        let who = who.clone();
-        let s = &s;
-        async move { s.request(&subject, Some(As::User(&who, "c")), body).await }
-    };
+    let friends = |method, who, body| s.friends(method, who, body);
     let bob_id = bob["id"].as_str().unwrap().to_string();
     let ann_id = ann["id"].as_str().unwrap().to_string();
     let mut bob_inbox = s
@@ -477,12 +458,7 @@ async fn a_block_ends_everything_and_the_blocked_learns_nothing() {
     let s = stack(100).await;
     let (ann, bob) = (user(&s, "ann").await, user(&s, "bob").await);
     let (ann_id, bob_id) = (ann["id"].as_str().unwrap(), bob["id"].as_str().unwrap());
-    let call = |method: &str, who: &Value, body: Value| {
-        let subject = format!("svc.friends.{method}");
-        let who = who.clone();
-        let s = &s;
-        async move { s.request(&subject, Some(As::User(&who, "c")), body).await }
-    };
+    let call = |method, who, body| s.friends(method, who, body);
     let blocked = |a: &str, b: &str| {
         let body = json!({"a": a, "b": b});
         let s = &s;

@@ -96,6 +96,14 @@ impl SigningKeys {
         Ok(SigningKeys { keys })
     }
 
+    /// One fresh key, held in memory only (for tests and embedding: tokens it signed die
+    /// with the process).
+    pub fn generate() -> SigningKeys {
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
+            .expect("the system RNG works");
+        SigningKeys::from_pkcs8(&[pkcs8.as_ref()]).expect("a fresh P-256 key")
+    }
+
     /// Keys from PKCS#8 DER blobs, oldest first (for tests and embedding).
     pub fn from_pkcs8(blobs: &[&[u8]]) -> Option<SigningKeys> {
         let keys = blobs

@@ -16,6 +16,7 @@ use async_nats::jetstream::consumer::{self, pull};
 use async_nats::jetstream::{self, kv, stream};
 use chorus_protocol::presence::{self, ConnEvent, ConnRef, Heartbeat};
 use futures_util::StreamExt;
+use std::collections::HashMap;
 use std::time::Duration;
 
 /// The stream that keeps connects and disconnects until they are applied.
@@ -165,13 +166,22 @@ pub async fn sweep_dead_bridges(store: PresenceStore, notifier: Notifier) -> Res
 
 /// Removes connections on `dead` (or, with `None`, on every bridge not beating now).
 async fn sweep(store: &PresenceStore, notifier: &Notifier, dead: Option<&str>) -> Result<(), StoreError> {
+    // Each bridge's liveness is looked up once per sweep, however many users it holds.
+    let mut alive: HashMap<String, bool> = HashMap::new();
     for uid in store.users().await? {
         let record = store.user(&uid).await?;
         let mut gone = Vec::new();
         for c in &record.conns {
             let is_dead = match dead {
                 Some(bridge) => c.bridge == bridge,
-                None => !store.bridge_alive(&c.bridge).await?,
+                None => match alive.get(&c.bridge) {
+                    Some(known) => !known,
+                    None => {
+                        let beating = store.bridge_alive(&c.bridge).await?;
+                        alive.insert(c.bridge.clone(), beating);
+                        !beating
+                    }
+                },
             };
             if is_dead {
                 gone.push(c.clone());

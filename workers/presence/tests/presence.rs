@@ -32,14 +32,30 @@ async fn start(nats: &NatsServer) -> (JoinHandle<()>, PresenceStore) {
     (task, store)
 }
 
-fn event(bridge: &str, conn: &str, user: &str) -> bytes::Bytes {
+/// Publishes what a bridge would on a connection's start (`connect`) or end.
+async fn announce(bus: &async_nats::Client, connect: bool, bridge: &str, conn: &str, user: &str) {
     let e = ConnEvent {
         bridge: bridge.into(),
         conn: conn.into(),
         user: user.into(),
         name: format!("name-{user}"),
     };
-    serde_json::to_vec(&e).unwrap().into()
+    let subject = match connect {
+        true => presence::connect_subject(user),
+        false => presence::disconnect_subject(user),
+    };
+    bus.publish(subject, serde_json::to_vec(&e).unwrap().into())
+        .await
+        .unwrap();
+}
+
+/// Watches the presence record of `uid`.
+async fn watch_user(bus: &async_nats::Client, uid: &str) -> kv::Watch {
+    let kv = async_nats::jetstream::new(bus.clone())
+        .get_key_value(presence::BUCKET)
+        .await
+        .unwrap();
+    kv.watch(presence::user_key(uid)).await.unwrap()
 }
 
 /// Watches `user.{uid}` and returns its value after `changes` more changes.
@@ -66,22 +82,12 @@ async fn events_published_while_the_worker_is_down_are_applied_when_it_returns()
     let (worker, store) = start(&nats).await;
     worker.abort();
     let _ = worker.await;
-    let kv = async_nats::jetstream::new(bus.clone())
-        .get_key_value(presence::BUCKET)
-        .await
-        .unwrap();
-    let mut watch = kv.watch(presence::user_key("7")).await.unwrap();
+    let mut watch = watch_user(&bus, "7").await;
 
     // While no worker runs, user 7 connects twice and one connection ends.
-    bus.publish(presence::connect_subject("7"), event("b1", "b1-1", "7"))
-        .await
-        .unwrap();
-    bus.publish(presence::connect_subject("7"), event("b1", "b1-2", "7"))
-        .await
-        .unwrap();
-    bus.publish(presence::disconnect_subject("7"), event("b1", "b1-1", "7"))
-        .await
-        .unwrap();
+    announce(&bus, true, "b1", "b1-1", "7").await;
+    announce(&bus, true, "b1", "b1-2", "7").await;
+    announce(&bus, false, "b1", "b1-1", "7").await;
     bus.flush().await.unwrap();
 
     let (_worker, _) = start(&nats).await;
@@ -96,22 +102,12 @@ async fn a_disconnect_that_overtakes_its_connect_wins() {
     let nats = NatsServer::start().await;
     let bus = async_nats::connect(nats.url()).await.unwrap();
     let (_worker, store) = start(&nats).await;
-    let kv = async_nats::jetstream::new(bus.clone())
-        .get_key_value(presence::BUCKET)
-        .await
-        .unwrap();
-    let mut watch = kv.watch(presence::user_key("8")).await.unwrap();
+    let mut watch = watch_user(&bus, "8").await;
 
-    bus.publish(presence::disconnect_subject("8"), event("b1", "b1-9", "8"))
-        .await
-        .unwrap();
-    bus.publish(presence::connect_subject("8"), event("b1", "b1-9", "8"))
-        .await
-        .unwrap();
+    announce(&bus, false, "b1", "b1-9", "8").await;
+    announce(&bus, true, "b1", "b1-9", "8").await;
     // A later, real connection shows the overtaken one never counted.
-    bus.publish(presence::connect_subject("8"), event("b1", "b1-10", "8"))
-        .await
-        .unwrap();
+    announce(&bus, true, "b1", "b1-10", "8").await;
     let record = after_changes(&mut watch, 1).await.expect("online");
     let conns: Vec<_> = record.conns.iter().map(|c| c.conn.as_str()).collect();
     assert_eq!(conns, ["b1-10"]);
@@ -123,11 +119,7 @@ async fn a_bridge_whose_heartbeat_stops_takes_its_users_offline() {
     let nats = NatsServer::start().await;
     let bus = async_nats::connect(nats.url()).await.unwrap();
     let (_worker, store) = start(&nats).await;
-    let kv = async_nats::jetstream::new(bus.clone())
-        .get_key_value(presence::BUCKET)
-        .await
-        .unwrap();
-    let mut watch = kv.watch(presence::user_key("9")).await.unwrap();
+    let mut watch = watch_user(&bus, "9").await;
 
     let beat = serde_json::to_vec(&Heartbeat {
         bridge: "live".into(),
@@ -137,12 +129,8 @@ async fn a_bridge_whose_heartbeat_stops_takes_its_users_offline() {
     bus.publish(presence::heartbeat_subject("live"), beat.clone().into())
         .await
         .unwrap();
-    bus.publish(presence::connect_subject("9"), event("dead", "dead-1", "9"))
-        .await
-        .unwrap();
-    bus.publish(presence::connect_subject("9"), event("live", "live-1", "9"))
-        .await
-        .unwrap();
+    announce(&bus, true, "dead", "dead-1", "9").await;
+    announce(&bus, true, "live", "live-1", "9").await;
     assert_eq!(after_changes(&mut watch, 2).await.unwrap().conns.len(), 2);
 
     // Only "live" keeps beating; "dead" said nothing since its connect.

@@ -61,30 +61,11 @@ impl Harness {
     pub async fn with_accounts(access_ttl: u64) -> (Harness, TestDb) {
         let nats = NatsServer::start().await;
         let test_db = TestDb::create().await;
-        let pool = chorus_kit::db::connect(test_db.url(), 4).await.unwrap();
-        chorus_kit::db::migrate(&pool, "accounts", chorus_accounts::MIGRATIONS)
+        let worker = async_nats::connect(nats.url()).await.unwrap();
+        let settings = chorus_accounts::Settings::for_tests(access_ttl);
+        chorus_accounts::spawn_in_process(worker, test_db.url(), settings)
             .await
             .unwrap();
-        let pkcs8 = ring::signature::EcdsaKeyPair::generate_pkcs8(
-            &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
-            &ring::rand::SystemRandom::new(),
-        )
-        .unwrap();
-        let keys = chorus_kit::token::SigningKeys::from_pkcs8(&[pkcs8.as_ref()]).unwrap();
-        let worker = async_nats::connect(nats.url()).await.unwrap();
-        let settings = chorus_accounts::Settings {
-            tokens: chorus_accounts::sessions::TokenSettings {
-                issuer: "chorus".into(),
-                audience: "chorus".into(),
-                access_ttl,
-                refresh_ttl: 3600,
-            },
-            pbkdf2_iterations: 1000,
-            attempts_per_minute: 100,
-        };
-        let accounts = chorus_accounts::Accounts::new(pool, keys, worker.clone(), settings);
-        let metrics = std::sync::Arc::new(chorus_kit::metrics::Metrics::new("accounts"));
-        tokio::spawn(chorus_accounts::service(accounts).serve(worker, metrics, std::future::pending()));
         nats.await_subscriptions(16).await;
         (Harness::on(nats, |_| {}).await, test_db)
     }

@@ -40,30 +40,11 @@ pub async fn start_chat(nats: &NatsServer, settings: Settings) -> Arc<Chat> {
 /// Serves the accounts worker (accounts, friends, blocks) on `nats` over a fresh database.
 pub async fn start_accounts(nats: &NatsServer) -> TestDb {
     let db = TestDb::create().await;
-    let pool = chorus_kit::db::connect(db.url(), 4).await.unwrap();
-    chorus_kit::db::migrate(&pool, "accounts", chorus_accounts::MIGRATIONS)
+    let client = async_nats::connect(nats.url()).await.unwrap();
+    let settings = chorus_accounts::Settings::for_tests(900);
+    chorus_accounts::spawn_in_process(client, db.url(), settings)
         .await
         .unwrap();
-    let pkcs8 = ring::signature::EcdsaKeyPair::generate_pkcs8(
-        &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
-        &ring::rand::SystemRandom::new(),
-    )
-    .unwrap();
-    let keys = chorus_kit::token::SigningKeys::from_pkcs8(&[pkcs8.as_ref()]).unwrap();
-    let client = async_nats::connect(nats.url()).await.unwrap();
-    let settings = chorus_accounts::Settings {
-        tokens: chorus_accounts::sessions::TokenSettings {
-            issuer: "chorus".into(),
-            audience: "chorus".into(),
-            access_ttl: 900,
-            refresh_ttl: 3600,
-        },
-        pbkdf2_iterations: 1000,
-        attempts_per_minute: 100,
-    };
-    let accounts = chorus_accounts::Accounts::new(pool, keys, client.clone(), settings);
-    let metrics = Arc::new(chorus_kit::metrics::Metrics::new("accounts"));
-    tokio::spawn(chorus_accounts::service(accounts).serve(client, metrics, std::future::pending()));
     nats.await_subscriber(chorus_chat::settings::BLOCKS_SUBJECT).await;
     db
 }
