@@ -6,9 +6,9 @@
 //! garbage tokens cannot make it hammer the worker), and serves it at
 //! `/.well-known/jwks.json` so Istio can verify the very same tokens.
 
-use chorus_kit::token::{TokenError, Verifier};
 use chorus_protocol::Namespace;
 use chorus_protocol::token::{Claims, Jwks};
+use chorus_runtime::token::{TokenError, Verifier};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -95,7 +95,7 @@ impl Authenticator {
             return Ok(v);
         }
         // A malformed token is refused before any fetch.
-        chorus_kit::token::Verifier::check_header(token)?;
+        Verifier::check_header(token)?;
         self.refresh(false).await;
         self.current().ok_or(AuthError::Unavailable)
     }

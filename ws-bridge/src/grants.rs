@@ -161,7 +161,7 @@ async fn persist_command(shared: &Shared, uid: &str, command: Command) {
     let Some(store) = shared.grants().await else {
         return;
     };
-    let now = chorus_kit::token::unix_now();
+    let now = chorus_runtime::clock::unix_now();
     match command {
         Command::Grant(grant) => {
             store

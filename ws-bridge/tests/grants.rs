@@ -5,8 +5,8 @@
 mod common;
 
 use chorus_kit::ctl;
-use chorus_kit::token::unix_now;
 use chorus_protocol::grant::Grant;
+use chorus_runtime::clock::unix_now;
 use common::{Harness, WAIT, Ws};
 use serde_json::{Value, json};
 use std::net::SocketAddr;

@@ -2,10 +2,10 @@
 //! `password`, `jwks`. A wrong password and an unknown name answer alike, in about the same
 //! time; attempts are limited per name and per connection.
 
+use crate::keys::SigningKeys;
 use crate::names::{AccountName, Password};
 use crate::password::PasswordHash;
 use crate::sessions::{self, TokenPair, TokenSettings};
-use chorus_kit::token::SigningKeys;
 use chorus_kit::{Empty, Request, Service, ServiceError};
 use chorus_protocol::{Identity, Namespace};
 use deadpool_postgres::{GenericClient, Pool};

@@ -6,12 +6,14 @@
 //! - [`accounts`]: the endpoints and their rules.
 //! - [`sessions`]: issuing token pairs, rotating refresh tokens, revoking families.
 //! - [`friends`]: friends, requests and blocks (`svc.friends.*`).
+//! - [`keys`]: the ES256 signing keys and the JWKS they publish.
 //! - [`password`]: PBKDF2 hashing.
 //! - [`names`]: typed account names and passwords.
 //! - [`migrations`]: the schema.
 
 pub mod accounts;
 pub mod friends;
+pub mod keys;
 pub mod migrations;
 pub mod names;
 pub mod password;
@@ -32,7 +34,7 @@ pub async fn spawn_in_process(
 ) -> Result<tokio::task::JoinHandle<Result<(), chorus_kit::KitError>>, chorus_kit::KitError> {
     let pool = chorus_kit::db::connect(db_url, 4).await?;
     chorus_kit::db::migrate(&pool, "accounts", MIGRATIONS).await?;
-    let keys = chorus_kit::token::SigningKeys::generate();
+    let keys = crate::keys::SigningKeys::generate();
     let accounts = Accounts::new(pool, keys, nats.clone(), settings);
     let metrics = Arc::new(chorus_kit::metrics::Metrics::new("accounts"));
     Ok(tokio::spawn(service(accounts).serve(

@@ -3,9 +3,9 @@
 
 use anyhow::Context;
 use base64::Engine;
+use chorus_accounts::keys::SigningKeys;
 use chorus_accounts::sessions::TokenSettings;
 use chorus_accounts::{Accounts, MIGRATIONS, Settings, service};
-use chorus_kit::token::SigningKeys;
 use chorus_kit::worker::shutdown_signal;
 use chorus_kit::{KitArgs, Worker};
 use clap::Parser;

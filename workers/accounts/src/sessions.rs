@@ -2,12 +2,13 @@
 //! stored only as its SHA-256. Refresh tokens rotate on use; presenting one already used
 //! means it was stolen, so its whole family is revoked and the user's connections kicked.
 
+use crate::keys::SigningKeys;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chorus_kit::ServiceError;
-use chorus_kit::token::{SigningKeys, unix_now};
 use chorus_protocol::Identity;
 use chorus_protocol::token::Claims;
+use chorus_runtime::clock::unix_now;
 use deadpool_postgres::GenericClient;
 use ring::rand::{SecureRandom, SystemRandom};
 use serde::Serialize;

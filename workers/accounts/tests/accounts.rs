@@ -2,8 +2,8 @@
 //! bridge calls it (identity in the `Chorus-*` headers).
 
 use chorus_accounts::Settings;
-use chorus_kit::token::Verifier;
 use chorus_protocol::token::Jwks;
+use chorus_runtime::token::Verifier;
 use chorus_testkit::{NatsServer, TestDb};
 use futures_util::StreamExt;
 use serde_json::{Value, json};

@@ -2,7 +2,7 @@
 //! migrations on start, the JWKS served, `/healthz` up, a clean exit on SIGTERM.
 
 use base64::Engine;
-use chorus_kit::token::SigningKeys;
+use chorus_accounts::keys::SigningKeys;
 use chorus_protocol::token::Jwks;
 use chorus_testkit::{NatsServer, TestDb};
 use ring::rand::SystemRandom;

@@ -11,8 +11,7 @@
 //! - [`db`]: the Postgres pool and the migration runner.
 //! - [`http`]: `/metrics`, `/healthz`, `/readyz`.
 //! - [`metrics`]: request counters and latencies per method.
-//! - [`config`]: the settings every worker shares ([`KitArgs`]), env file and logging.
-//! - [`token`]: ES256 access tokens: signing keys, the JWKS, verification.
+//! - [`config`]: the settings every worker shares ([`KitArgs`]).
 //! - [`worker`]: start-up and shutdown, tying the rest together.
 
 pub mod caller;
@@ -23,7 +22,6 @@ pub mod error;
 pub mod http;
 pub mod metrics;
 pub mod service;
-pub mod token;
 pub mod worker;
 
 pub use caller::Caller;

@@ -89,27 +89,13 @@ where
     A: clap::Parser,
     F: FnOnce(A) -> Fut,
     Fut: Future<Output = Result<(), E>>,
-    E: From<crate::config::ConfigFileError> + From<std::io::Error>,
+    E: From<chorus_runtime::config_file::ConfigFileError> + From<std::io::Error>,
 {
-    crate::config::load_config_file()?;
+    chorus_runtime::config_file::load_config_file()?;
     let args = A::parse();
     let k = kit(&args);
-    crate::config::init_logging(&k.log, &k.log_format);
+    chorus_runtime::logging::init_logging(&k.log, &k.log_format);
     tokio::runtime::Runtime::new()?.block_on(run(args))
 }
 
-/// Resolves on SIGTERM or Ctrl-C.
-pub async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("installing the SIGTERM handler");
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
-}
+pub use chorus_runtime::shutdown::shutdown_signal;

@@ -3,9 +3,10 @@
 
 use anyhow::Context;
 use chorus_bridge::{Config, Listeners};
-use chorus_kit::config::{init_logging, load_config_file};
-use chorus_kit::worker::shutdown_signal;
 use chorus_protocol::policy::Policy;
+use chorus_runtime::config_file::load_config_file;
+use chorus_runtime::logging::init_logging;
+use chorus_runtime::shutdown::shutdown_signal;
 use clap::Parser;
 use tokio::net::TcpListener;
 

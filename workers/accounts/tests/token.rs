@@ -2,9 +2,11 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use chorus_kit::token::{SigningKeys, TokenError, Verifier, unix_now};
+use chorus_accounts::keys::SigningKeys;
 use chorus_protocol::token::Claims;
 use chorus_protocol::{Identity, Namespace};
+use chorus_runtime::clock::unix_now;
+use chorus_runtime::token::{TokenError, Verifier};
 use ring::rand::SystemRandom;
 use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
 use serde_json::json;
