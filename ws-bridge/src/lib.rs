@@ -46,4 +46,4 @@ pub mod writer;
 pub mod ws;
 
 pub use config::Config;
-pub use server::{Listeners, run};
+pub use server::{InProcess, Listeners, run, spawn_in_process};

@@ -217,3 +217,61 @@ pub(crate) async fn accept_loop(listener: TcpListener, shared: &Shared, mut serv
         }
     }
 }
+
+/// A bridge running inside this process, on ports of its own: how tests (this crate's and
+/// other crates') get a real bridge without a binary. Stopped by [`InProcess::shutdown`],
+/// aborted on drop.
+pub struct InProcess {
+    /// Its HTTP address (WebSocket endpoints, health, metrics).
+    pub http: std::net::SocketAddr,
+    /// Its TCP line address.
+    pub tcp: std::net::SocketAddr,
+    /// Resolving it begins a graceful shutdown.
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    /// The running bridge.
+    task: Option<tokio::task::JoinHandle<Result<(), BridgeError>>>,
+}
+
+impl InProcess {
+    /// Shuts the bridge down gracefully and waits for it.
+    pub async fn shutdown(&mut self) -> Result<(), BridgeError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.task.take() {
+            Some(task) => task.await.unwrap_or(Ok(())),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for InProcess {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+/// Starts a bridge on `nats` with `config` and `policy`, its HTTP and TCP listeners on
+/// free ports of 127.0.0.1 (whatever `config` names).
+pub async fn spawn_in_process(
+    nats: async_nats::Client,
+    config: Config,
+    policy: Policy,
+) -> Result<InProcess, BridgeError> {
+    let http = TcpListener::bind("127.0.0.1:0").await?;
+    let tcp = TcpListener::bind("127.0.0.1:0").await?;
+    let (http_addr, tcp_addr) = (http.local_addr()?, tcp.local_addr()?);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let listeners = Listeners { http, tcp: Some(tcp) };
+    let task = tokio::spawn(run(listeners, nats, config, policy, async {
+        let _ = stopped.await;
+    }));
+    Ok(InProcess {
+        http: http_addr,
+        tcp: tcp_addr,
+        stop: Some(stop),
+        task: Some(task),
+    })
+}
