@@ -1,6 +1,6 @@
 //! The one error type of the testkit.
 //!
-//! Tests usually never see it: [`crate::NatsServer::start`] and [`crate::TestDb::create`]
+//! Tests usually never see it: [`crate::NatsServer::start`] and `TestDb::create`
 //! panic with its message. It exists so the failure says exactly what went wrong (and where
 //! the server log is) instead of a bare `unwrap` on an I/O error.
 
@@ -57,6 +57,7 @@ pub enum Error {
     },
 
     /// Postgres refused an operation; `what` says which one.
+    #[cfg(feature = "postgres")]
     #[error("postgres: {what}: {source}")]
     Postgres {
         /// The operation that failed, e.g. "connecting to DATABASE_URL".
@@ -67,6 +68,7 @@ pub enum Error {
     },
 
     /// A Postgres operation took too long (a wrong `DATABASE_URL` often looks like this).
+    #[cfg(feature = "postgres")]
     #[error("postgres: {what}: timed out after {secs} s")]
     PostgresTimeout {
         /// The operation that timed out.

@@ -7,10 +7,16 @@
 //! ```no_run
 //! # async fn demo() {
 //! let nats = chorus_testkit::NatsServer::start().await;
-//! let db = chorus_testkit::TestDb::create().await;
-//! println!("{} {}", nats.url(), db.url());
+//! println!("{}", nats.url());
 //! # }
 //! ```
+//!
+//! # Features
+//!
+//! * `postgres` (off by default): the `postgres` module and `TestDb`, with tokio-postgres behind
+//!   them. Crates whose tests need a database enable it in their dev-dependencies; the rest
+//!   (the bridge) stay free of a Postgres client. `cargo test -p chorus-testkit
+//!   --features postgres` runs the testkit's own database tests.
 //!
 //! # Layout
 //!
@@ -19,7 +25,8 @@
 //! * [`client`]: [`Ws`](client::Ws) and [`Tcp`](client::Tcp), clients of the wire contract.
 //! * [`bin`]: [`nats_server_bin`], which nats-server binary to run (and refusing a too-old one).
 //! * [`http`]: the few lines of HTTP/1.0 that reading a monitoring endpoint needs.
-//! * [`postgres`]: [`TestDb`], a fresh uniquely named database, dropped on drop.
+//! * `postgres` (feature `postgres`): `TestDb`, a fresh uniquely named database, dropped on
+//!   drop.
 //! * [`process`]: [`Process`], one of the workspace's binaries run as a real process, its
 //!   log in a file; SIGTERM or `kill -9` on demand.
 //! * [`error`]: [`Error`], everything that can go wrong here. The public constructors panic
@@ -30,12 +37,14 @@ pub mod client;
 pub mod error;
 pub mod http;
 pub mod nats;
+#[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod process;
 
 pub use bin::nats_server_bin;
 pub use error::Error;
 pub use nats::{NatsOptions, NatsServer};
+#[cfg(feature = "postgres")]
 pub use postgres::TestDb;
 pub use process::Process;
 

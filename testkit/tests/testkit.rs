@@ -1,7 +1,7 @@
 //! Proves the testkit against the real things: a nats-server it starts, restarts and reads
-//! monitoring from, and a Postgres database it creates and drops.
+//! monitoring from. (The Postgres side is in `postgres.rs`, behind the `postgres` feature.)
 
-use chorus_testkit::{NatsOptions, NatsServer, TestDb};
+use chorus_testkit::{NatsOptions, NatsServer};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::net::TcpStream;
 
@@ -112,48 +112,6 @@ async fn drop_kills_the_server_and_removes_its_dir() {
 }
 
 #[tokio::test]
-async fn test_db_is_usable_then_gone() {
-    let db = TestDb::create().await;
-    assert!(db.url().ends_with(db.name()) || db.url().contains(&format!("/{}?", db.name())));
-    let client = db.connect().await;
-    let one: i32 = client.query_one("SELECT 1", &[]).await.unwrap().get(0);
-    assert_eq!(one, 1);
-    let current: String = client
-        .query_one("SELECT current_database()", &[])
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(current, db.name());
-
-    // Dropped even while our client is still connected (WITH (FORCE)).
-    let name = db.name().to_string();
-    drop(db);
-    let admin_url = std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| chorus_testkit::postgres::DEFAULT_DATABASE_URL.to_string());
-    let (admin, conn) = tokio_postgres::connect(&admin_url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(conn);
-    let left: i64 = admin
-        .query_one("SELECT count(*) FROM pg_database WHERE datname = $1", &[&name])
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(left, 0, "database {name} still exists after drop");
-}
-
-#[test]
-fn test_db_drops_outside_a_runtime() {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let db = rt.block_on(TestDb::create());
-    drop(rt);
-    drop(db); // no runtime here at all: must neither panic nor hang
-}
-
-#[tokio::test]
 async fn a_bad_config_fails_fast_with_the_log() {
     let opts = NatsOptions {
         extra_config: "this is { not valid".into(),
@@ -173,3 +131,4 @@ async fn a_bad_config_fails_fast_with_the_log() {
         "error should quote the server's complaint: {text}"
     );
 }
+
