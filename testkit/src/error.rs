@@ -19,6 +19,26 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// A process exited while we waited for it to answer on its readiness path.
+    #[error("{name} exited ({status}) before it was ready")]
+    Exited {
+        /// The process, e.g. `chorus-bridge`.
+        name: String,
+        /// Its exit status.
+        status: std::process::ExitStatus,
+    },
+
+    /// A readiness URL did not answer `200` within the time allowed.
+    #[error("{url} did not answer 200 within {secs} s (last: {last})")]
+    Unready {
+        /// The URL polled, e.g. `http://127.0.0.1:8080/readyz`.
+        url: String,
+        /// How long we waited.
+        secs: u64,
+        /// The last status seen, or why nothing answered.
+        last: String,
+    },
+
     /// The nats-server process exited while we waited for it to come up.
     #[error("nats-server exited during startup ({status}); log: {log}\n{tail}")]
     ServerExited {

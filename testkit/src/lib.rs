@@ -24,11 +24,12 @@
 //!   ports and store, stop, read its monitoring endpoints; killed and cleaned up on drop.
 //! * [`client`]: [`Ws`](client::Ws) and [`Tcp`](client::Tcp), clients of the wire contract.
 //! * [`bin`]: [`nats_server_bin`], which nats-server binary to run (and refusing a too-old one).
-//! * [`http`]: the few lines of HTTP/1.0 that reading a monitoring endpoint needs.
+//! * [`http`]: the few lines of HTTP/1.0 that reading a monitoring endpoint needs, and
+//!   [`wait_ready`](http::wait_ready), the one wait for a component's `/readyz`.
 //! * `postgres` (feature `postgres`): `TestDb`, a fresh uniquely named database, dropped on
 //!   drop.
 //! * [`process`]: [`Process`], one of the workspace's binaries run as a real process, its
-//!   log in a file; SIGTERM or `kill -9` on demand.
+//!   log in a file; SIGTERM or `kill -9` on demand; [`Process::wait_ready`].
 //! * [`error`]: [`Error`], everything that can go wrong here. The public constructors panic
 //!   with it (they are for tests); the `try_` variants return it.
 

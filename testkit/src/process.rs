@@ -3,8 +3,11 @@
 //! on drop. Tests that must see a process die, or read every line a process logged, use this
 //! instead of running a component in-process.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
+
+use crate::{Error, http};
 
 /// A running workspace binary.
 pub struct Process {
@@ -41,6 +44,25 @@ impl Process {
     /// Everything it logged so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join(format!("{}.log", self.name))).unwrap_or_default()
+    }
+
+    /// Waits until it answers `200` on `GET http://{addr}{path}` (its `/readyz`), at most
+    /// [`http::READY_TIMEOUT`]; fails at once if it exits meanwhile.
+    ///
+    /// # Panics
+    /// When it exits or is not ready in time, with everything it logged.
+    pub async fn wait_ready(&mut self, addr: SocketAddr, path: &str) {
+        let (name, child) = (&self.name, &mut self.child);
+        let alive = || match child.try_wait() {
+            Ok(Some(status)) => Err(Error::Exited {
+                name: name.clone(),
+                status,
+            }),
+            _ => Ok(()),
+        };
+        if let Err(e) = http::try_wait_ready(addr, path, http::READY_TIMEOUT, alive).await {
+            panic!("{e}; {} logged:\n{}", self.name, self.log());
+        }
     }
 
     /// Kills it with SIGKILL (no goodbye) and reaps it.

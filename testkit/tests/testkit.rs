@@ -132,3 +132,35 @@ async fn a_bad_config_fails_fast_with_the_log() {
     );
 }
 
+#[tokio::test]
+async fn wait_ready_sees_a_200_and_gives_up_on_silence_or_a_dead_process() {
+    use chorus_testkit::Error;
+    use chorus_testkit::http::{try_wait_ready, wait_ready};
+    use std::net::SocketAddr;
+    use std::time::{Duration, Instant};
+
+    let nats = NatsServer::start().await;
+    let monitor: SocketAddr = nats.monitor_url()["http://".len()..].parse().unwrap();
+    wait_ready(monitor, "/healthz").await;
+
+    // Nobody listens here: not ready, and said so once the time is up.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let err = try_wait_ready(silent, "/readyz", Duration::from_millis(200), || Ok(()))
+        .await
+        .expect_err("nothing answers there");
+    assert!(matches!(err, Error::Unready { .. }), "{err}");
+    assert!(err.to_string().contains(&format!("http://{silent}/readyz")), "{err}");
+
+    // A process that is gone ends the wait at once, long before the time is up.
+    let began = Instant::now();
+    let err = try_wait_ready(silent, "/readyz", Duration::from_secs(30), || {
+        Err(Error::NotRunning)
+    })
+    .await
+    .expect_err("the process is gone");
+    assert!(matches!(err, Error::NotRunning), "{err}");
+    assert!(began.elapsed() < Duration::from_secs(5));
+}
