@@ -21,6 +21,8 @@ pub enum CloseCode {
     RateLimited,
     /// The bridge is at its connection limit; existing clients are unaffected.
     ServerFull,
+    /// The token could not be checked right now (the signing keys are unreachable).
+    Unavailable,
     /// The token is missing, invalid or expired (or never came on `/private`).
     Unauthorized,
     /// The connection is not allowed at all.
@@ -33,13 +35,14 @@ pub enum CloseCode {
 
 impl CloseCode {
     /// Every close code, in table order.
-    pub const ALL: [CloseCode; 10] = [
+    pub const ALL: [CloseCode; 11] = [
         Self::GoingAway,
         Self::Internal,
         Self::SlowConsumer,
         Self::NoPong,
         Self::RateLimited,
         Self::ServerFull,
+        Self::Unavailable,
         Self::Unauthorized,
         Self::Forbidden,
         Self::TooLarge,
@@ -55,6 +58,7 @@ impl CloseCode {
             Self::NoPong => 4001,
             Self::RateLimited => 4002,
             Self::ServerFull => 4003,
+            Self::Unavailable => 4004,
             Self::Unauthorized => 4500,
             Self::Forbidden => 4501,
             Self::TooLarge => 4502,
@@ -71,6 +75,7 @@ impl CloseCode {
             Self::NoPong => "no_pong",
             Self::RateLimited => "rate_limited",
             Self::ServerFull => "server_full",
+            Self::Unavailable => "unavailable",
             Self::Unauthorized => "unauthorized",
             Self::Forbidden => "forbidden",
             Self::TooLarge => "too_large",
@@ -88,6 +93,7 @@ impl CloseCode {
                 | Self::NoPong
                 | Self::RateLimited
                 | Self::ServerFull
+                | Self::Unavailable
         )
     }
 
@@ -120,6 +126,7 @@ mod tests {
         assert!(CloseCode::RateLimited.reconnect());
         assert!(CloseCode::GoingAway.reconnect());
         assert!(CloseCode::ServerFull.reconnect());
+        assert!(CloseCode::Unavailable.reconnect());
         assert!(!CloseCode::Unauthorized.reconnect());
         assert!(!CloseCode::Forbidden.reconnect());
         assert!(!CloseCode::TooLarge.reconnect());

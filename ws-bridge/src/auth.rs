@@ -1,20 +1,22 @@
 //! Token verification for `?token=`, `Authorization: Bearer` and `auth` frames.
 //!
 //! Tokens are ES256 JWTs from the accounts worker. The bridge fetches the accounts worker's
-//! JWKS over NATS (`svc.accounts.jwks`), caches it, refreshes it periodically and when a
-//! token names a `kid` it does not know (at most once per `CHORUS_JWKS_MIN_REFRESH_SECS`, so
-//! garbage tokens cannot make it hammer the worker), and serves it at
-//! `/.well-known/jwks.json` so Istio can verify the very same tokens.
+//! JWKS over NATS (`svc.accounts.jwks`), caches it, refreshes it periodically, and serves
+//! it at `/.well-known/jwks.json` so Istio can verify the very same tokens.
+//!
+//! A token whose `kid` the bridge does not hold (it started before the accounts worker, or
+//! the worker rotated its keys) waits for a fetch that starts after the token arrived, then
+//! is judged against that set. Fetches are single-flight: one at a time, the waiters share
+//! its result, and two fetches are at least `CHORUS_JWKS_MIN_INTERVAL_MS` apart, so forged
+//! `kid`s cannot make the bridge hammer the worker. A wait is bounded by
+//! `CHORUS_JWKS_WAIT_MS`; past it the token is refused as [`AuthError::Unavailable`].
 
 use chorus_protocol::Namespace;
 use chorus_protocol::token::{Claims, Jwks};
 use chorus_runtime::token::{TokenError, Verifier};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
-use tokio::time::Instant;
-
-/// Least time between fetches after a failed one.
-const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(1);
+use tokio::time::{Instant, sleep_until, timeout_at};
 
 /// Why a token was refused (never echoes the token).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -25,7 +27,7 @@ pub enum AuthError {
     /// A valid token, but not for a signed-in user.
     #[error("not a user token")]
     NotAUser,
-    /// No key set could be fetched (the accounts worker is unreachable).
+    /// No key set could be fetched in time (the accounts worker is unreachable).
     #[error("token verification is unavailable")]
     Unavailable,
 }
@@ -41,8 +43,12 @@ pub struct AuthSettings {
     pub leeway_secs: u64,
     /// Where the JWKS is requested.
     pub jwks_subject: String,
-    /// Least time between two fetches triggered by unknown `kid`s.
-    pub min_refresh: Duration,
+    /// Least time between the starts of two fetches.
+    pub min_interval: Duration,
+    /// Longest a token waits for a key set that knows its `kid`.
+    pub wait: Duration,
+    /// Longest one fetch may take.
+    pub fetch_timeout: Duration,
 }
 
 /// What the bridge knows of the signing keys.
@@ -52,20 +58,25 @@ struct Keys {
     verifier: Option<Arc<Verifier>>,
     /// The last fetched key set, as served at `/.well-known/jwks.json`.
     jwks_json: Option<String>,
-    /// When the last fetch was tried, and whether it worked.
-    last_fetch: Option<(Instant, bool)>,
+}
+
+/// The single-flight fetch's record, behind the lock that makes it single.
+#[derive(Default)]
+struct Fetches {
+    /// When the last fetch started, and whether it brought a key set.
+    last: Option<(Instant, bool)>,
 }
 
 /// Verifies access tokens.
 pub struct Authenticator {
     /// Where the key set comes from.
     nats: async_nats::Client,
-    /// Issuer, audience, leeway, subject.
+    /// Issuer, audience, leeway, subject, pacing.
     settings: AuthSettings,
-    /// The cached key set.
+    /// The cached key set; read on every token, written after a fetch.
     keys: RwLock<Keys>,
-    /// One fetch at a time.
-    fetching: tokio::sync::Mutex<()>,
+    /// One fetch at a time; whoever holds it fetches or finds that someone just did.
+    fetches: tokio::sync::Mutex<Fetches>,
 }
 
 impl Authenticator {
@@ -75,7 +86,7 @@ impl Authenticator {
             nats,
             settings,
             keys: RwLock::new(Keys::default()),
-            fetching: tokio::sync::Mutex::new(()),
+            fetches: tokio::sync::Mutex::new(Fetches::default()),
         }
     }
 
@@ -89,72 +100,96 @@ impl Authenticator {
         Ok(claims)
     }
 
-    /// A verifier that knows the token's `kid`, fetching the key set if needed.
+    /// A verifier that knows the token's `kid`, or the last fetched one when even a fresh
+    /// fetch does not know it (it then refuses the token as signed by an unknown key).
     async fn verifier_for(&self, token: &str) -> Result<Arc<Verifier>, AuthError> {
         if let Some(v) = self.current().filter(|v| v.knows(token).unwrap_or(false)) {
             return Ok(v);
         }
-        // A malformed token is refused before any fetch.
+        // A malformed token is refused before anything is fetched for it.
         Verifier::check_header(token)?;
-        self.refresh(false).await;
-        self.current().ok_or(AuthError::Unavailable)
+        let arrived = Instant::now();
+        let deadline = arrived + self.settings.wait;
+        while let Some(brought_keys) = self.fetch_since(arrived, deadline).await {
+            if let Some(v) = self.current().filter(|v| v.knows(token).unwrap_or(false)) {
+                return Ok(v);
+            }
+            if brought_keys {
+                // A set fetched after the token arrived does not know its key.
+                return self.current().ok_or(AuthError::Unavailable);
+            }
+            // The fetch failed (the accounts worker is not up yet): again, paced.
+        }
+        Err(AuthError::Unavailable)
     }
 
     fn current(&self) -> Option<Arc<Verifier>> {
         self.keys.read().expect("keys lock").verifier.clone()
     }
 
-    /// Fetches the key set; unless `force`, not if it was fetched within `min_refresh`.
-    /// Failures are logged and leave the cached set in place.
-    pub async fn refresh(&self, force: bool) {
-        let _one_at_a_time = self.fetching.lock().await;
-        // After a failure (the accounts worker not up yet), try again sooner.
-        let recent = self
-            .keys
-            .read()
-            .expect("keys lock")
-            .last_fetch
-            .is_some_and(|(t, ok)| {
-                t.elapsed()
-                    < if ok {
-                        self.settings.min_refresh
-                    } else {
-                        RETRY_AFTER_FAILURE
-                    }
-            });
-        if recent && !force {
-            return;
-        }
-        let request = async_nats::Request::new().timeout(Some(Duration::from_secs(2)));
-        let fetched = match self
-            .nats
-            .send_request(self.settings.jwks_subject.clone(), request)
-            .await
-        {
-            Ok(reply) => serde_json::from_slice::<Jwks>(&reply.payload).ok(),
-            Err(e) => {
-                tracing::warn!(error = %e, subject = %self.settings.jwks_subject, "JWKS fetch failed");
-                None
+    /// Makes sure a fetch that started at or after `since` has run: waits for the one in
+    /// flight, or starts one once the pacing allows. Returns whether that fetch brought a
+    /// key set, or `None` when `deadline` passes first.
+    async fn fetch_since(&self, since: Instant, deadline: Instant) -> Option<bool> {
+        let mut fetches = timeout_at(deadline, self.fetches.lock()).await.ok()?;
+        if let Some((at, ok)) = fetches.last {
+            if ok && at >= since {
+                return Some(true);
             }
-        };
-        let mut keys = self.keys.write().expect("keys lock");
-        keys.last_fetch = Some((Instant::now(), fetched.is_some()));
-        if let Some(jwks) = fetched {
-            let s = &self.settings;
-            keys.verifier = Some(Arc::new(Verifier::new(
-                &jwks,
-                &s.issuer,
-                &s.audience,
-                s.leeway_secs,
-            )));
-            keys.jwks_json = Some(serde_json::to_string(&jwks).expect("a JWKS serializes"));
+            let next = at + self.settings.min_interval;
+            if next > deadline {
+                return None;
+            }
+            sleep_until(next).await;
         }
+        let started = Instant::now();
+        let ok = self.fetch().await;
+        fetches.last = Some((started, ok));
+        Some(ok)
     }
 
-    /// The key set as JSON, fetching it first if the bridge has none.
+    /// Fetches the key set now (the periodic refresh), paced like every other fetch.
+    pub async fn refresh(&self) {
+        let now = Instant::now();
+        self.fetch_since(now, now + self.settings.wait).await;
+    }
+
+    /// One request for the key set; on success it replaces the cached one. Failures are
+    /// logged and leave the cached set in place.
+    async fn fetch(&self) -> bool {
+        let request = async_nats::Request::new().timeout(Some(self.settings.fetch_timeout));
+        let subject = self.settings.jwks_subject.clone();
+        let jwks = match self.nats.send_request(subject, request).await {
+            Ok(reply) => match serde_json::from_slice::<Jwks>(&reply.payload) {
+                Ok(jwks) => jwks,
+                Err(e) => {
+                    tracing::warn!(error = %e, subject = %self.settings.jwks_subject, "JWKS reply is not a key set");
+                    return false;
+                }
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, subject = %self.settings.jwks_subject, "JWKS fetch failed");
+                return false;
+            }
+        };
+        let s = &self.settings;
+        let verifier = Verifier::new(&jwks, &s.issuer, &s.audience, s.leeway_secs);
+        let json = serde_json::to_string(&jwks).expect("a JWKS serializes");
+        let mut keys = self.keys.write().expect("keys lock");
+        keys.verifier = Some(Arc::new(verifier));
+        keys.jwks_json = Some(json);
+        true
+    }
+
+    /// Whether the bridge holds a key set (what `scripts/run` waits for).
+    pub fn has_keys(&self) -> bool {
+        self.keys.read().expect("keys lock").verifier.is_some()
+    }
+
+    /// The key set as JSON, fetching it first (a bounded wait) if the bridge has none.
     pub async fn jwks_json(&self) -> Option<String> {
-        if self.keys.read().expect("keys lock").jwks_json.is_none() {
-            self.refresh(false).await;
+        if !self.has_keys() {
+            self.refresh().await;
         }
         self.keys.read().expect("keys lock").jwks_json.clone()
     }

@@ -145,9 +145,20 @@ pub struct Config {
     #[arg(long, env = "CHORUS_JWKS_REFRESH_SECS", default_value_t = 300)]
     pub jwks_refresh_secs: u64,
 
-    /// Least time between JWKS fetches caused by tokens with an unknown `kid` (s).
-    #[arg(long, env = "CHORUS_JWKS_MIN_REFRESH_SECS", default_value_t = 10)]
-    pub jwks_min_refresh_secs: u64,
+    /// Least time between two JWKS fetches (ms): tokens naming unknown `kid`s wait for the
+    /// next fetch instead of each causing one, so forged tokens cannot make the bridge
+    /// hammer the accounts worker.
+    #[arg(long, env = "CHORUS_JWKS_MIN_INTERVAL_MS", default_value_t = 1_000)]
+    pub jwks_min_interval_ms: u64,
+
+    /// Longest a connection waits for the signing keys (ms) when its token names a `kid`
+    /// the bridge does not hold; past it, the connection is closed `unavailable`.
+    #[arg(long, env = "CHORUS_JWKS_WAIT_MS", default_value_t = 5_000)]
+    pub jwks_wait_ms: u64,
+
+    /// Longest one JWKS request may take (ms).
+    #[arg(long, env = "CHORUS_JWKS_FETCH_TIMEOUT_MS", default_value_t = 2_000)]
+    pub jwks_fetch_timeout_ms: u64,
 
     /// How often this bridge tells the presence worker it is alive (ms); its users go
     /// offline when its heartbeats stop for the presence TTL.

@@ -9,16 +9,21 @@
 //! `device.{id}.online`.
 
 use crate::fanout::Encoding;
+use crate::lifecycle::{finish, open};
 use crate::limits::{FrameRate, Verdict};
-use crate::server::Shared;
-use crate::session::{finish, open};
+use crate::shared::Shared;
 use crate::transport::{Inbound, Sink, Source};
 use chorus_protocol::CloseCode;
 use chorus_protocol::device::{self, Hello, Status};
 use std::sync::Arc;
 
 /// Runs a device connection to its end.
-pub async fn run<Src: Source, Snk: Sink>(shared: Arc<Shared>, mut source: Src, sink: Snk, hello: Hello) {
+pub(crate) async fn run<Src: Source, Snk: Sink>(
+    shared: Arc<Shared>,
+    mut source: Src,
+    sink: Snk,
+    hello: Hello,
+) {
     let me = hello.user_id;
     let opened = open(&shared, sink, &format!("device:{me}"));
     tracing::debug!(device = me, friends = hello.friends.len(), "device hello");

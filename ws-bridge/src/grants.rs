@@ -1,102 +1,18 @@
 //! Grants, revokes and kicks from workers (`ctl.grant.{uid}`, `ctl.revoke.{uid}`,
-//! `ctl.kick.{uid}`). Every bridge applies them to its live sessions of that user; one
+//! `ctl.kick.{uid}`). Every bridge hands them to its live sessions of that user; one
 //! bridge of the queue group `chorus-bridge-grants` also records grants and revokes in the
-//! KV bucket `grants` (key: user id), from which a session loads its grants when it starts,
-//! so they hold across reconnects to any bridge.
+//! [`grant_store`](crate::grant_store), from which a session loads its grants when it
+//! starts, so they hold across reconnects to any bridge.
 
-use crate::server::Shared;
-use async_nats::jetstream::{self, kv};
+use crate::command::Command;
+use crate::shared::Shared;
 use chorus_protocol::grant::{Grant, Kick, Revoke};
 use chorus_protocol::identity::GUEST_ID_PREFIX;
 use futures_util::StreamExt;
 use std::sync::Arc;
-use std::time::Duration;
 
-/// The KV bucket holding grants.
-pub const BUCKET: &str = "grants";
 /// The queue group whose one member persists each grant or revoke.
 const PERSIST_QUEUE: &str = "chorus-bridge-grants";
-
-/// A change to a live session's rights.
-#[derive(Debug, Clone)]
-pub enum Command {
-    /// New rights.
-    Grant(Grant),
-    /// Rights taken back.
-    Revoke(Vec<String>),
-    /// Close the session (unless it is the one spared).
-    Kick(Kick),
-}
-
-/// Grants kept in KV.
-#[derive(Clone)]
-pub struct GrantStore {
-    kv: kv::Store,
-}
-
-impl GrantStore {
-    /// Opens the bucket, creating it (in memory, one value per key) when missing.
-    pub async fn open(nats: async_nats::Client) -> Result<GrantStore, String> {
-        let js = jetstream::new(nats);
-        let kv = match js.get_key_value(BUCKET).await {
-            Ok(kv) => kv,
-            Err(_) => js
-                .create_key_value(kv::Config {
-                    bucket: BUCKET.into(),
-                    description: "Chorus grants by user id".into(),
-                    history: 1,
-                    max_age: Duration::from_secs(7 * 24 * 3600),
-                    storage: jetstream::stream::StorageType::Memory,
-                    ..Default::default()
-                })
-                .await
-                .map_err(|e| e.to_string())?,
-        };
-        Ok(GrantStore { kv })
-    }
-
-    /// The user's grants still valid at `now`.
-    pub async fn load(&self, uid: &str, now: u64) -> Vec<Grant> {
-        match self.kv.get(uid).await {
-            Ok(Some(bytes)) => serde_json::from_slice::<Vec<Grant>>(&bytes)
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|g| g.expires_at > now)
-                .collect(),
-            _ => Vec::new(),
-        }
-    }
-
-    /// Changes the user's grants with compare-and-set, retrying on conflicts.
-    async fn modify(&self, uid: &str, now: u64, change: impl Fn(Vec<Grant>) -> Vec<Grant>) {
-        for _ in 0..10 {
-            let entry = self
-                .kv
-                .entry(uid)
-                .await
-                .ok()
-                .flatten()
-                .filter(|e| e.operation == kv::Operation::Put);
-            let current: Vec<Grant> = entry
-                .as_ref()
-                .and_then(|e| serde_json::from_slice(&e.value).ok())
-                .unwrap_or_default();
-            let next: Vec<Grant> = change(current)
-                .into_iter()
-                .filter(|g| g.expires_at > now)
-                .collect();
-            let value = serde_json::to_vec(&next).expect("grants serialize").into();
-            let written = match &entry {
-                Some(e) => self.kv.update(uid, value, e.revision).await.is_ok(),
-                None => self.kv.create(uid, value).await.is_ok(),
-            };
-            if written {
-                return;
-            }
-        }
-        tracing::warn!("grant store: gave up after repeated conflicts");
-    }
-}
 
 /// Listens on the control subjects until shutdown.
 pub async fn listen(shared: Arc<Shared>) {

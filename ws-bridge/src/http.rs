@@ -1,8 +1,10 @@
 //! The HTTP listener: WebSocket upgrades on the client endpoints, `/healthz`, `/readyz`,
 //! `/metrics`, and the static web app when one is configured. One port for a laptop.
 
-use crate::server::{Shared, accept_loop};
-use crate::session::Entry;
+use crate::accept::accept_loop;
+use crate::handshake::Entry;
+use crate::response::{Body, text};
+use crate::shared::Shared;
 use crate::{static_files, ws};
 use bytes::Bytes;
 use http_body_util::Full;
@@ -15,9 +17,6 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
-
-/// Response body for everything but upgrades.
-pub type Body = Full<Bytes>;
 
 /// Accepts HTTP connections until shutdown.
 pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
@@ -87,14 +86,5 @@ fn metrics(shared: &Shared) -> Response<Body> {
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )
         .body(Full::new(Bytes::from(m.encode())))
-        .expect("static response parts are valid")
-}
-
-/// A plain-text response.
-pub fn text(status: StatusCode, body: &'static str) -> Response<Body> {
-    Response::builder()
-        .status(status)
-        .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
-        .body(Full::new(Bytes::from_static(body.as_bytes())))
         .expect("static response parts are valid")
 }

@@ -2,9 +2,10 @@
 //! the one-shot close signal. Pushing never waits: a full queue closes that socket
 //! `slow_consumer` (and is counted), so one slow reader never delays anybody else.
 
-use crate::grants::Command;
+use crate::command::Command;
 use crate::metrics::Metrics;
-use chorus_protocol::CloseCode;
+use chorus_protocol::frame::ServerFrame;
+use chorus_protocol::{CloseCode, ErrorCode};
 use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
@@ -162,6 +163,25 @@ impl Outbox {
             }
             Err(TrySendError::Closed(_)) => false,
         }
+    }
+
+    /// Queues the encoded frame `text` (an `op` frame) and counts it when it is queued.
+    pub fn send(&self, op: &'static str, text: String) {
+        if self.push(Frame::from(text)) {
+            self.ctl.metrics.frames_out(op, 1);
+        }
+    }
+
+    /// Queues `{"op":"err",…}` answering frame `id` (if any) and counts the error.
+    pub fn send_err(&self, id: Option<&str>, code: ErrorCode, message: &str) {
+        self.ctl.metrics.error(code);
+        let frame = ServerFrame::Err {
+            id,
+            code,
+            message,
+            subject: None,
+        };
+        self.send("err", frame.encode());
     }
 
     /// Frames waiting in the queue.

@@ -3,7 +3,7 @@
 //! for the whole bridge every `CHORUS_PRESENCE_HEARTBEAT_MS`, so that when a bridge dies
 //! without a word its users go offline once the heartbeats stop.
 
-use crate::server::Shared;
+use crate::shared::Shared;
 use chorus_protocol::Identity;
 use chorus_protocol::presence::{self, ConnEvent, Heartbeat};
 use std::sync::Arc;

@@ -3,8 +3,8 @@
 //! queue-depth metrics sampled at scrape time. Touched on connect, disconnect and control
 //! messages only, never per delivery.
 
+use crate::command::Command;
 use crate::fanout::ConnId;
-use crate::grants::Command;
 use crate::outbound::Outbox;
 use chorus_protocol::CloseCode;
 use std::collections::HashMap;

@@ -1,7 +1,7 @@
 //! Serves the static web app from `CHORUS_WEB_DIR`, so a laptop needs one port. Only plain
 //! files under that directory; `..` and hidden paths are refused.
 
-use crate::http::{Body, text};
+use crate::response::{Body, text};
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::{Response, StatusCode, header};

@@ -2,9 +2,11 @@
 //! can speak to the bridge. Tokens only arrive as a first `auth` line; a connection that
 //! sends anything else first, or nothing within the first-frame timeout, is a guest.
 
+use crate::accept::accept_loop;
+use crate::connection;
+use crate::handshake::{Entry, Handshake};
 use crate::outbound::Frame;
-use crate::server::{Shared, accept_loop};
-use crate::session::{self, Entry, Handshake};
+use crate::shared::Shared;
 use crate::transport::{Inbound, Sink, Source};
 use bytes::{Bytes, BytesMut};
 use chorus_protocol::CloseCode;
@@ -40,7 +42,9 @@ fn start(stream: TcpStream, shared: &Arc<Shared>) {
         token: None,
         presence_hello: shared.config.tcp_presence_hello,
     };
-    shared.tasks.spawn(session::run(shared.clone(), source, sink, hs));
+    shared
+        .tasks
+        .spawn(connection::run(shared.clone(), source, sink, hs));
 }
 
 /// Reads newline-terminated frames, never buffering more than the frame limit.

@@ -2,10 +2,11 @@
 //! `Authorization: Bearer`), small tungstenite buffers so an idle socket costs a few KiB,
 //! and the transport traits over the split socket.
 
-use crate::http::{Body, text};
+use crate::connection;
+use crate::handshake::{Entry, Handshake};
 use crate::outbound::Frame;
-use crate::server::Shared;
-use crate::session::{self, Entry, Handshake};
+use crate::response::{Body, text};
+use crate::shared::Shared;
 use crate::transport::{Inbound, Sink, Source};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
@@ -66,7 +67,7 @@ pub fn upgrade(mut req: Request<Incoming>, shared: Arc<Shared>, entry: Entry) ->
         let socket =
             WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await;
         let (sink, stream) = socket.split();
-        session::run(task_shared, WsSource(stream), WsSink(sink), hs).await;
+        connection::run(task_shared, WsSource(stream), WsSink(sink), hs).await;
     });
     Response::builder()
         .status(StatusCode::SWITCHING_PROTOCOLS)
