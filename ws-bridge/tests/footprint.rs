@@ -1,11 +1,13 @@
-//! What an idle connection carries: the futures of its two tasks live in the task
-//! allocations for as long as the connection does, so they must stay small (the rare, large
-//! steps are boxed). A regression here shows up as memory per idle socket.
+//! What an idle connection carries: the futures of its two tasks (the connection, which
+//! becomes its session, and its writer) live in the task allocations for as long as the
+//! connection does, so they must stay small (the rare, large steps are boxed). A regression
+//! here shows up as memory per idle socket.
 
+use chorus_bridge::connection;
+use chorus_bridge::handshake::{Entry, Handshake};
 use chorus_bridge::metrics::Metrics;
 use chorus_bridge::outbound::{Control, Frame};
-use chorus_bridge::server::Shared;
-use chorus_bridge::session::{self, Entry, Handshake};
+use chorus_bridge::shared::Shared;
 use chorus_bridge::transport::{Inbound, Sink, Source};
 use chorus_bridge::writer::{self, WriterConfig};
 use chorus_protocol::CloseCode;
@@ -45,7 +47,7 @@ fn size_of_output<A, R, F: FnOnce(A) -> R>(_: &F) -> usize {
 #[test]
 fn a_connections_task_futures_stay_small() {
     let reader = |shared: Arc<Shared>| {
-        session::run(
+        connection::run(
             shared,
             NoSource,
             NoSink,
