@@ -5,7 +5,8 @@ mod common;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use common::{Harness, Ws, http_get};
+use chorus_testkit::client::{Ws, http_get};
+use common::Harness;
 use serde_json::{Value, json};
 
 const PRIVATE: &str = "/core/game/v1/real-time/private";

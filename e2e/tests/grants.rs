@@ -7,7 +7,8 @@ mod common;
 use chorus_kit::ctl;
 use chorus_protocol::grant::Grant;
 use chorus_runtime::clock::unix_now;
-use common::{Harness, WAIT, Ws};
+use chorus_testkit::client::{WAIT, Ws};
+use common::Harness;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 

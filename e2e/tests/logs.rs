@@ -4,7 +4,8 @@
 
 mod common;
 
-use common::{Harness, Ws};
+use chorus_testkit::client::Ws;
+use common::Harness;
 use serde_json::json;
 use std::io::Write;
 use std::sync::{Arc, Mutex};

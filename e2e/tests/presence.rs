@@ -6,7 +6,8 @@ mod common;
 
 use chorus_presence::notify::Notifier;
 use chorus_presence::{PresenceStore, Settings};
-use common::{BridgeProcess, Harness, Ws};
+use chorus_testkit::client::Ws;
+use common::{BridgeProcess, Harness};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
@@ -151,7 +152,7 @@ async fn friends_hear_who_comes_and_goes_even_when_a_bridge_dies() {
     // its heartbeat has expired.
     let mut other = other;
     let killed = Instant::now();
-    other.child.kill().await.unwrap();
+    other.process.kill9().await;
     assert_eq!(
         notice(&mut a).await,
         json!({"user": bob_id, "name": "bob", "online": false})

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Bridge, Harness, Tcp};
+use common::{Harness, Tcp};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 
@@ -22,7 +22,7 @@ fn line(online: bool, user_id: u64) -> Value {
 #[tokio::test]
 async fn devices_see_exactly_their_friends_come_and_go_across_bridges() {
     let a = Harness::start_with(|c| c.tcp_presence_hello = true).await;
-    let b = Bridge::start(&a.nats.url(), |c| c.tcp_presence_hello = true).await;
+    let b = common::bridge(&a.nats.url(), |c| c.tcp_presence_hello = true).await;
 
     // 1 on bridge A lists 2 and 3; 2 on bridge B lists 1; 3 on bridge A lists 1 and 2.
     let mut d1 = device(a.tcp, 1, &[2, 3]).await;

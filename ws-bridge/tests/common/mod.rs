@@ -1,17 +1,16 @@
 //! The bridge's test harness: a real nats-server (from `chorus-testkit`) and a real bridge
-//! in-process on port 0, plus small WebSocket and TCP clients that speak the wire contract.
+//! in-process on free ports (`chorus_bridge::spawn_in_process`), or the real binary as a
+//! process, plus the testkit's WebSocket and TCP clients. Tests that need workers behind the
+//! bridge (accounts, presence, Postgres) live in the `chorus-e2e` crate.
 #![allow(dead_code)]
 
-use chorus_bridge::{Config, Listeners};
+use chorus_bridge::{Config, InProcess};
 use chorus_protocol::policy::Policy;
 pub use chorus_testkit::client::{Tcp, WAIT, Ws, http_get};
-use chorus_testkit::{NatsServer, TestDb};
-use serde_json::{Value, json};
+use chorus_testkit::{Error, NatsServer};
+use serde_json::json;
 use std::net::SocketAddr;
 use std::time::Duration;
-use tokio::net::TcpStream;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 use tokio::time::timeout;
 
 /// The policy tests run under: the default one plus `test.>` for everybody.
@@ -28,8 +27,8 @@ pub struct Harness {
     pub http: SocketAddr,
     /// The bridge's TCP line address.
     pub tcp: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
+    /// The bridge itself: shut down by [`Harness::shutdown`], aborted on drop.
+    bridge: InProcess,
 }
 
 impl Harness {
@@ -43,49 +42,15 @@ impl Harness {
         Harness::on(NatsServer::start().await, tune).await
     }
 
-    /// A bridge in front of `nats`, which may already have workers on it.
+    /// A bridge in front of `nats`, which may already have clients on it.
     pub async fn on(nats: NatsServer, tune: impl FnOnce(&mut Config)) -> Harness {
-        let mut bridge = Bridge::start(&nats.url(), tune).await;
-        let (stop, task) = (bridge.stop.take(), bridge.task.take());
+        let bridge = bridge(&nats.url(), tune).await;
         Harness {
             http: bridge.http,
             tcp: bridge.tcp,
-            stop,
-            task,
+            bridge,
             nats,
         }
-    }
-
-    /// The real stack for signing in: the accounts worker (tokens living `access_ttl`
-    /// seconds, a fresh database) on a fresh nats-server, and a bridge in front.
-    pub async fn with_accounts(access_ttl: u64) -> (Harness, TestDb) {
-        let nats = NatsServer::start().await;
-        let test_db = TestDb::create().await;
-        let worker = async_nats::connect(nats.url()).await.unwrap();
-        let settings = chorus_accounts::Settings::for_tests(access_ttl);
-        chorus_accounts::spawn_in_process(worker, test_db.url(), settings)
-            .await
-            .unwrap();
-        nats.await_subscriptions(16).await;
-        (Harness::on(nats, |_| {}).await, test_db)
-    }
-
-    /// Signs `name` up and logs in through a guest connection; returns the login reply
-    /// (`access_token`, `refresh_token`, `user`, …).
-    pub async fn sign_up_and_log_in(&self, name: &str) -> Value {
-        let mut guest = self.ws().await;
-        let data = json!({"name": name, "password": "password-123"});
-        let signup = json!({"op":"req","id":"s","subject":"svc.accounts.signup","data":data});
-        assert_eq!(guest.call(signup).await["op"], "reply");
-        let login = json!({"op":"req","id":"l","subject":"svc.accounts.login","data":data});
-        let reply = guest.call(login).await;
-        assert_eq!(reply["op"], "reply", "{reply}");
-        reply["data"].clone()
-    }
-
-    /// Another bridge on the same nats-server.
-    pub async fn another_bridge(&self) -> Bridge {
-        Bridge::start(&self.nats.url(), |c| c.first_frame_timeout_ms = 300).await
     }
 
     /// A guest WebSocket client on the public endpoint, past its `welcome`.
@@ -157,77 +122,30 @@ impl Harness {
 
     /// Stops the bridge gracefully and waits for it.
     pub async fn shutdown(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            timeout(WAIT, task)
-                .await
-                .expect("bridge shut down in time")
-                .unwrap();
-        }
-    }
-}
-
-impl Drop for Harness {
-    fn drop(&mut self) {
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
-    }
-}
-
-/// A bridge running in-process on port 0.
-pub struct Bridge {
-    /// Its HTTP address.
-    pub http: SocketAddr,
-    /// Its TCP line address.
-    pub tcp: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
-}
-
-impl Bridge {
-    /// Starts a bridge on `nats_url` with the test policy and settings `tune` adjusts.
-    pub async fn start(nats_url: &str, tune: impl FnOnce(&mut Config)) -> Bridge {
-        let mut config = Config::defaults();
-        config.first_frame_timeout_ms = 300;
-        tune(&mut config);
-        let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let (http_addr, tcp_addr) = (http.local_addr().unwrap(), tcp.local_addr().unwrap());
-        let client = async_nats::ConnectOptions::new()
-            .name("chorus-bridge")
-            .max_reconnects(None)
-            .connect(nats_url)
+        timeout(WAIT, self.bridge.shutdown())
             .await
+            .expect("bridge shut down in time")
             .unwrap();
-        let policy = Policy::from_json(TEST_POLICY).unwrap();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let listeners = Listeners { http, tcp: Some(tcp) };
-        let task = tokio::spawn(async move {
-            chorus_bridge::run(listeners, client, config, policy, async {
-                let _ = stopped.await;
-            })
-            .await
-            .unwrap();
-        });
-        Bridge {
-            http: http_addr,
-            tcp: tcp_addr,
-            stop: Some(stop),
-            task: Some(task),
-        }
     }
 }
 
-impl Drop for Bridge {
-    fn drop(&mut self) {
-        drop(self.stop.take());
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
-    }
+/// Starts a bridge in-process on `nats_url` with the test policy, a 300 ms first-frame
+/// timeout and whatever else `tune` sets. Its NATS connection is named `chorus-bridge`, as
+/// the binary's is, so [`Harness::bridge_subscriptions`] finds it.
+pub async fn bridge(nats_url: &str, tune: impl FnOnce(&mut Config)) -> InProcess {
+    let mut config = Config::defaults();
+    config.first_frame_timeout_ms = 300;
+    tune(&mut config);
+    let client = async_nats::ConnectOptions::new()
+        .name("chorus-bridge")
+        .max_reconnects(None)
+        .connect(nats_url)
+        .await
+        .unwrap();
+    let policy = Policy::from_json(TEST_POLICY).unwrap();
+    chorus_bridge::spawn_in_process(client, config, policy)
+        .await
+        .unwrap()
 }
 
 /// The real `chorus-bridge` binary, started as an operator would, its log in a file.
@@ -272,24 +190,25 @@ impl BridgeProcess {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let child = cmd.spawn().unwrap();
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            if TcpStream::connect(http).await.is_ok() && http_get(http, "/readyz").await.0 == 200 {
-                break;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the bridge never became ready"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        BridgeProcess {
-            child,
+        let mut bridge = BridgeProcess {
+            child: cmd.spawn().unwrap(),
             http,
             tcp,
             dir,
+        };
+        let child = &mut bridge.child;
+        let alive = || match child.try_wait() {
+            Ok(Some(status)) => Err(Error::Exited {
+                name: "chorus-bridge".into(),
+                status,
+            }),
+            _ => Ok(()),
+        };
+        let ready = chorus_testkit::http::try_wait_ready(http, "/readyz", WAIT, alive).await;
+        if let Err(e) = ready {
+            panic!("{e}; it logged:\n{}", bridge.log());
         }
+        bridge
     }
 
     /// Sends SIGTERM and waits for the exit status.
