@@ -7,6 +7,7 @@ use crate::names::{AccountName, Password};
 use crate::password::PasswordHash;
 use crate::sessions::{self, TokenPair, TokenSettings};
 use chorus_kit::{Empty, Request, Service, ServiceError};
+use chorus_protocol::token::Jwks;
 use chorus_protocol::{Identity, Namespace};
 use deadpool_postgres::{GenericClient, Pool};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -327,24 +328,18 @@ async fn change_password(
     Ok(pair)
 }
 
+async fn jwks(a: Arc<Accounts>, _req: Request, _: Empty) -> Result<Jwks, ServiceError> {
+    Ok(a.keys.jwks())
+}
+
 /// The `svc.accounts.*` endpoints over `accounts`.
-pub fn endpoints(accounts: Arc<Accounts>) -> Service {
-    macro_rules! route {
-        ($f:ident) => {{
-            let a = accounts.clone();
-            move |req, body| $f(a.clone(), req, body)
-        }};
-    }
-    let jwks = accounts.keys.jwks();
-    Service::new("accounts")
-        .method("signup", route!(signup))
-        .method("login", route!(login))
-        .method("refresh", route!(refresh))
-        .method("logout", route!(logout))
-        .method("me", route!(me))
-        .method("password", route!(change_password))
-        .method("jwks", move |_: Request, _: Empty| {
-            let jwks = jwks.clone();
-            async move { Ok(jwks) }
-        })
+pub fn endpoints(accounts: Arc<Accounts>) -> Service<Arc<Accounts>> {
+    Service::with_state("accounts", accounts)
+        .method("signup", signup)
+        .method("login", login)
+        .method("refresh", refresh)
+        .method("logout", logout)
+        .method("me", me)
+        .method("password", change_password)
+        .method("jwks", jwks)
 }

@@ -395,21 +395,15 @@ async fn blocked(f: Arc<Friends>, _req: Request, p: Pair) -> Result<serde_json::
 }
 
 /// The `svc.friends.*` service over `friends`.
-pub fn service(friends: Arc<Friends>) -> Service {
-    macro_rules! route {
-        ($f:ident) => {{
-            let f = friends.clone();
-            move |req, body| $f(f.clone(), req, body)
-        }};
-    }
-    Service::new("friends")
-        .method("request", route!(request))
-        .method("accept", route!(accept))
-        .method("decline", route!(decline))
-        .method("remove", route!(remove))
-        .method("block", route!(block))
-        .method("unblock", route!(unblock))
-        .method("list", route!(list))
-        .internal_method("of", route!(of))
-        .internal_method("blocked", route!(blocked))
+pub fn service(friends: Arc<Friends>) -> Service<Arc<Friends>> {
+    Service::with_state("friends", friends)
+        .method("request", request)
+        .method("accept", accept)
+        .method("decline", decline)
+        .method("remove", remove)
+        .method("block", block)
+        .method("unblock", unblock)
+        .method("list", list)
+        .internal_method("of", of)
+        .internal_method("blocked", blocked)
 }

@@ -1,15 +1,16 @@
-//! `chorus-accounts`: reads its settings, connects (NATS, Postgres with migrations), loads
-//! its signing keys and serves `svc.accounts.*` until SIGTERM or Ctrl-C.
+//! `chorus-accounts`: the kit starts it (settings, NATS, Postgres with migrations); it loads
+//! its signing keys, forgets refilled attempt counters every minute, and serves
+//! `svc.accounts.*` and `svc.friends.*` until SIGTERM or Ctrl-C.
 
-use anyhow::Context;
+use anyhow::Context as _;
 use base64::Engine;
 use chorus_accounts::keys::SigningKeys;
 use chorus_accounts::sessions::TokenSettings;
 use chorus_accounts::{Accounts, MIGRATIONS, Settings, service};
-use chorus_kit::worker::shutdown_signal;
-use chorus_kit::{KitArgs, Worker};
+use chorus_kit::{Context, KitArgs, Service, Spec, WorkerArgs};
 use clap::Parser;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Settings of `chorus-accounts`.
@@ -61,43 +62,50 @@ struct Args {
     login_attempts_per_min: u32,
 }
 
-fn main() -> anyhow::Result<()> {
-    chorus_kit::worker::main(|a: &Args| &a.kit, run)
+impl WorkerArgs for Args {
+    fn kit(&self) -> &KitArgs {
+        &self.kit
+    }
 }
 
-async fn run(args: Args) -> anyhow::Result<()> {
-    let keys = match &args.signing_keys {
-        Some(list) => {
-            let blobs = list
-                .split(',')
-                .map(|b| base64::engine::general_purpose::STANDARD.decode(b.trim()))
-                .collect::<Result<Vec<_>, _>>()
-                .context("CHORUS_SIGNING_KEYS is not base64")?;
-            let refs: Vec<&[u8]> = blobs.iter().map(Vec::as_slice).collect();
-            SigningKeys::from_pkcs8(&refs).context("CHORUS_SIGNING_KEYS holds no valid PKCS#8 P-256 key")?
+impl Args {
+    /// The keys named by `CHORUS_SIGNING_KEYS`, else those of the key directory.
+    fn signing_keys(&self) -> anyhow::Result<SigningKeys> {
+        let Some(list) = &self.signing_keys else {
+            return SigningKeys::load_dir(&self.signing_key_dir, self.generate_key).context("signing keys");
+        };
+        let blobs = list
+            .split(',')
+            .map(|b| base64::engine::general_purpose::STANDARD.decode(b.trim()))
+            .collect::<Result<Vec<_>, _>>()
+            .context("CHORUS_SIGNING_KEYS is not base64")?;
+        let refs: Vec<&[u8]> = blobs.iter().map(Vec::as_slice).collect();
+        SigningKeys::from_pkcs8(&refs).context("CHORUS_SIGNING_KEYS holds no valid PKCS#8 P-256 key")
+    }
+
+    fn settings(&self) -> Settings {
+        Settings {
+            tokens: TokenSettings {
+                issuer: self.token_issuer.clone(),
+                audience: self.token_audience.clone(),
+                access_ttl: self.access_ttl_secs,
+                refresh_ttl: self.refresh_ttl_secs,
+            },
+            pbkdf2_iterations: self.pbkdf2_iterations,
+            attempts_per_minute: self.login_attempts_per_min,
         }
-        None => SigningKeys::load_dir(&args.signing_key_dir, args.generate_key).context("signing keys")?,
-    };
-    let worker = Worker::start("accounts", &args.kit, Some(MIGRATIONS)).await?;
-    let settings = Settings {
-        tokens: TokenSettings {
-            issuer: args.token_issuer,
-            audience: args.token_audience,
-            access_ttl: args.access_ttl_secs,
-            refresh_ttl: args.refresh_ttl_secs,
-        },
-        pbkdf2_iterations: args.pbkdf2_iterations,
-        attempts_per_minute: args.login_attempts_per_min,
-    };
-    let db = worker.db.clone().expect("started with migrations");
-    let accounts = Accounts::new(db, keys, worker.nats.clone(), settings);
-    let sweeper = accounts.clone();
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(Duration::from_secs(60)).await;
-            sweeper.forget_old_attempts();
-        }
-    });
-    worker.run(service(accounts), shutdown_signal()).await?;
-    Ok(())
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    chorus_kit::worker::main(Spec::new("accounts").migrations(MIGRATIONS), setup)
+}
+
+async fn setup(args: Args, ctx: Context) -> anyhow::Result<Service<Arc<Accounts>>> {
+    let keys = args.signing_keys()?;
+    let db = ctx.db.clone().expect("a spec with migrations has a database");
+    let accounts = Accounts::new(db, keys, ctx.nats.clone(), args.settings());
+    let upkeep = accounts.clone();
+    ctx.every(Duration::from_secs(60), move || upkeep.forget_old_attempts());
+    Ok(service(accounts))
 }

@@ -190,21 +190,15 @@ pub(crate) fn now_ms() -> u64 {
 }
 
 /// The `svc.chat.*` endpoints over `chat`.
-pub fn service(chat: Arc<Chat>) -> Service {
-    macro_rules! route {
-        ($f:path) => {{
-            let c = chat.clone();
-            move |req, body| $f(c.clone(), req, body)
-        }};
-    }
-    Service::new("chat")
-        .method("send", route!(write::send))
-        .method("dm", route!(write::dm))
-        .method("edit", route!(write::edit))
-        .method("retract", route!(write::retract))
-        .method("history", route!(read::history))
-        .method("join", route!(members::join))
-        .method("leave", route!(members::leave))
-        .method("mute", route!(members::mute))
-        .method("unmute", route!(members::unmute))
+pub fn service(chat: Arc<Chat>) -> Service<Arc<Chat>> {
+    Service::with_state("chat", chat)
+        .method("send", write::send)
+        .method("dm", write::dm)
+        .method("edit", write::edit)
+        .method("retract", write::retract)
+        .method("history", read::history)
+        .method("join", members::join)
+        .method("leave", members::leave)
+        .method("mute", members::mute)
+        .method("unmute", members::unmute)
 }

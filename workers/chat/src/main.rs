@@ -1,11 +1,12 @@
-//! `chorus-chat`: reads its settings, connects to NATS, creates or opens its memory-only KV
-//! buckets and serves `svc.chat.*` until SIGTERM or Ctrl-C.
+//! `chorus-chat`: the kit starts it (settings, NATS); it creates or opens its memory-only
+//! KV buckets, forgets quiet writers' rate counters every minute, and serves `svc.chat.*`
+//! until SIGTERM or Ctrl-C.
 
 use chorus_chat::settings::{self as defaults, Settings};
 use chorus_chat::{Chat, service};
-use chorus_kit::worker::shutdown_signal;
-use chorus_kit::{KitArgs, Worker};
+use chorus_kit::{Context, KitArgs, Service, Spec, WorkerArgs};
 use clap::Parser;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Settings of `chorus-chat`.
@@ -90,6 +91,7 @@ struct Args {
 }
 
 impl Args {
+    /// The worker's settings, bounded where a zero would make no sense.
     fn settings(&self) -> Settings {
         Settings {
             ttl: Duration::from_secs(self.chat_ttl_secs.max(1)),
@@ -113,20 +115,19 @@ impl Args {
     }
 }
 
-fn main() -> anyhow::Result<()> {
-    chorus_kit::worker::main(|a: &Args| &a.kit, run)
+impl WorkerArgs for Args {
+    fn kit(&self) -> &KitArgs {
+        &self.kit
+    }
 }
 
-async fn run(args: Args) -> anyhow::Result<()> {
-    let worker = Worker::start("chat", &args.kit, None).await?;
-    let chat = Chat::open(worker.nats.clone(), args.settings()).await?;
-    let sweeper = chat.clone();
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(Duration::from_secs(60)).await;
-            sweeper.forget_quiet_writers();
-        }
-    });
-    worker.run(service(chat), shutdown_signal()).await?;
-    Ok(())
+fn main() -> anyhow::Result<()> {
+    chorus_kit::worker::main(Spec::new("chat"), setup)
+}
+
+async fn setup(args: Args, ctx: Context) -> anyhow::Result<Service<Arc<Chat>>> {
+    let chat = Chat::open(ctx.nats.clone(), args.settings()).await?;
+    let upkeep = chat.clone();
+    ctx.every(Duration::from_secs(60), move || upkeep.forget_quiet_writers());
+    Ok(service(chat))
 }

@@ -83,6 +83,18 @@ pub enum KitError {
     /// Subscribing an endpoint failed.
     #[error("NATS subscribe: {0}")]
     Subscribe(#[from] async_nats::SubscribeError),
+    /// Making sure the NATS server holds the subscriptions failed.
+    #[error("NATS flush: {0}")]
+    Flush(#[from] async_nats::client::FlushError),
+    /// A task the worker cannot serve without (see `Context::essential`) ended.
+    #[error("{task} ended")]
+    Ended {
+        /// The task's name.
+        task: &'static str,
+        /// Its error, when it returned one.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
     /// The database could not be reached or configured.
     #[error("database: {0}")]
     Db(String),

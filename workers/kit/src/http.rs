@@ -1,7 +1,9 @@
-//! A worker's small HTTP listener: `/metrics` (Prometheus), `/healthz` (the process is up)
-//! and `/readyz` (connected to NATS).
+//! A worker's small HTTP listener, up from the start of the process: `/metrics`
+//! (Prometheus), `/healthz` (the process is up) and `/readyz` (it serves: every endpoint
+//! subscribed and flushed, and NATS connected).
 
 use crate::metrics::Metrics;
+use crate::ready::Ready;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::server::conn::http1;
@@ -12,14 +14,15 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
-/// Serves until the task is dropped.
-pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>, nats: async_nats::Client) {
+/// Serves until the task is dropped. `/readyz` is 200 while `ready` says the worker serves
+/// and `nats` is connected, 503 (with the reason) otherwise.
+pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>, nats: async_nats::Client, ready: Ready) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             continue;
         };
-        let (metrics, nats) = (metrics.clone(), nats.clone());
+        let (metrics, nats, ready) = (metrics.clone(), nats.clone(), ready.clone());
         tokio::spawn(async move {
             let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                 let response = match req.uri().path() {
@@ -29,14 +32,7 @@ pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>, nats: async_nat
                         metrics.encode(),
                     ),
                     "/healthz" => respond(StatusCode::OK, "text/plain", "ok\n".into()),
-                    "/readyz" if nats.connection_state() == async_nats::connection::State::Connected => {
-                        respond(StatusCode::OK, "text/plain", "ready\n".into())
-                    }
-                    "/readyz" => respond(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "text/plain",
-                        "nats not connected\n".into(),
-                    ),
+                    "/readyz" => readyz(&nats, &ready),
                     _ => respond(StatusCode::NOT_FOUND, "text/plain", "not found\n".into()),
                 };
                 async move { Ok::<_, Infallible>(response) }
@@ -46,6 +42,18 @@ pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>, nats: async_nat
                 .await;
         });
     }
+}
+
+/// 200 `ready`, or 503 and why not.
+fn readyz(nats: &async_nats::Client, ready: &Ready) -> Response<Full<Bytes>> {
+    let unavailable = |why: &str| respond(StatusCode::SERVICE_UNAVAILABLE, "text/plain", format!("{why}\n"));
+    if nats.connection_state() != async_nats::connection::State::Connected {
+        return unavailable("nats not connected");
+    }
+    if !ready.is_serving() {
+        return unavailable("not serving");
+    }
+    respond(StatusCode::OK, "text/plain", "ready\n".into())
 }
 
 fn respond(status: StatusCode, content_type: &'static str, body: String) -> Response<Full<Bytes>> {

@@ -1,13 +1,18 @@
-//! The kit against a real nats-server and a real Postgres: typed endpoints in a queue
-//! group, errors as `Chorus-Error`, the caller from the bridge's headers, migrations.
+//! The kit against a real nats-server and a real Postgres: typed endpoints over shared
+//! state in a queue group, errors (the kit's or a worker's own) as `Chorus-Error`, the
+//! caller from the bridge's headers, `/readyz` once the endpoints are subscribed, a worker
+//! stopped by the end of an essential task, migrations.
 
 use chorus_kit::db::{self, Migration};
 use chorus_kit::metrics::Metrics;
-use chorus_kit::{Empty, Request, Service, ServiceError};
+use chorus_kit::{Empty, KitArgs, KitError, Request, Service, ServiceError, Spec, Worker};
+use chorus_protocol::ErrorCode;
+use chorus_testkit::client::http_get;
 use chorus_testkit::{NatsServer, TestDb};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use tokio::sync::oneshot;
 
 #[derive(Deserialize)]
@@ -22,21 +27,59 @@ struct Sum {
     by: Option<String>,
 }
 
-fn service() -> Service {
-    Service::new("calc")
-        .method("add", |req: Request, add: Add| async move {
-            Ok(Sum {
-                sum: add.a + add.b,
-                by: req.caller.map(|c| c.name),
-            })
-        })
-        .method("whoami", |req: Request, _: Empty| async move {
-            let user = req.user()?;
-            Ok(json!({"id": user.id, "conn": user.conn}))
-        })
-        .method("fail", |_: Request, _: Empty| async move {
-            Err::<Value, _>(ServiceError::conflict("taken"))
-        })
+/// What the calculator's handlers share: a running total.
+type Total = Arc<AtomicI64>;
+
+/// A worker's own error, as a worker with more rules would have.
+#[derive(Debug, thiserror::Error)]
+enum CalcError {
+    #[error("taken")]
+    Taken,
+    #[error(transparent)]
+    Kit(#[from] ServiceError),
+}
+
+impl From<CalcError> for ServiceError {
+    fn from(e: CalcError) -> ServiceError {
+        match e {
+            CalcError::Taken => ServiceError::new(ErrorCode::Conflict, e.to_string()),
+            CalcError::Kit(e) => e,
+        }
+    }
+}
+
+async fn add(total: Total, req: Request, add: Add) -> Result<Sum, ServiceError> {
+    total.fetch_add(add.a + add.b, Ordering::Relaxed);
+    Ok(Sum {
+        sum: add.a + add.b,
+        by: req.caller.map(|c| c.name),
+    })
+}
+
+async fn total(total: Total, _: Request, _: Empty) -> Result<Value, ServiceError> {
+    Ok(json!({"total": total.load(Ordering::Relaxed)}))
+}
+
+async fn whoami(_: Total, req: Request, _: Empty) -> Result<Value, CalcError> {
+    let user = req.user()?;
+    Ok(json!({"id": user.id, "conn": user.conn}))
+}
+
+async fn fail(_: Total, _: Request, _: Empty) -> Result<Value, CalcError> {
+    Err(CalcError::Taken)
+}
+
+fn service() -> Service<Total> {
+    Service::with_state("calc", Total::default())
+        .method("add", add)
+        .method("total", total)
+        .method("whoami", whoami)
+        .method("fail", fail)
+        .merge(
+            Service::new("ping").method("ping", |(), _: Request, _: Empty| async {
+                Ok::<_, ServiceError>("pong")
+            }),
+        )
 }
 
 fn bridge_headers(ns: &str) -> async_nats::HeaderMap {
@@ -76,7 +119,7 @@ async fn typed_endpoints_reply_and_errors_carry_chorus_error() {
         let _ = stopped.await;
     }));
     let client = async_nats::connect(server.url()).await.unwrap();
-    server.await_subscriptions(3).await;
+    server.await_subscriptions(5).await;
 
     let (code, body) = call(
         &client,
@@ -108,6 +151,11 @@ async fn typed_endpoints_reply_and_errors_carry_chorus_error() {
         (code, serde_json::from_str::<Value>(&body).unwrap()),
         (None, json!({"id":"u1","conn":"b-1"}))
     );
+    // The state is shared by every handler: `total` sees what `add` did.
+    let (_, body) = call(&client, "svc.calc.total", async_nats::HeaderMap::new(), "").await;
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap(), json!({"total": 5}));
+    let (code, body) = call(&client, "svc.ping.ping", async_nats::HeaderMap::new(), "").await;
+    assert_eq!((code, body.as_str()), (None, r#""pong""#));
 
     let text = metrics.encode();
     assert!(
@@ -115,8 +163,100 @@ async fn typed_endpoints_reply_and_errors_carry_chorus_error() {
         "{text}"
     );
     assert!(text.contains(r#"method="fail",code="conflict"} 1"#), "{text}");
+    assert!(text.contains(r#"method="ping.ping",code="ok"} 1"#), "{text}");
     stop.send(()).unwrap();
     served.await.unwrap().unwrap();
+}
+
+/// The kit's settings for a worker on `nats`, its HTTP listener on a free port.
+fn kit_args(nats: &NatsServer) -> KitArgs {
+    KitArgs {
+        nats_url: nats.url(),
+        database_url: None,
+        db_pool: 1,
+        http_addr: "127.0.0.1:0".parse().unwrap(),
+        log: "info".into(),
+        log_format: "text".into(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readyz_answers_once_every_endpoint_is_subscribed() {
+    let server = NatsServer::start().await;
+    let worker = Worker::start(Spec::new("calc"), &kit_args(&server))
+        .await
+        .unwrap();
+    let http = worker.http_addr();
+    // Up and connected, but not serving: alive, not ready.
+    worker.nats.flush().await.unwrap();
+    assert_eq!(http_get(http, "/healthz").await.0, 200);
+    assert_eq!(http_get(http, "/readyz").await, (503, "not serving\n".into()));
+
+    let ready = worker.ready();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let run = tokio::spawn(worker.run(service(), async {
+        let _ = stopped.await;
+    }));
+    ready.serving().await;
+    assert_eq!(http_get(http, "/readyz").await, (200, "ready\n".into()));
+    // Ready means the server holds every subscription: a request now is answered.
+    let connz = server.monitor_json("/connz?subs=1").await.to_string();
+    for subject in [
+        "svc.calc.add",
+        "svc.calc.total",
+        "svc.calc.whoami",
+        "svc.calc.fail",
+        "svc.ping.ping",
+    ] {
+        assert!(
+            connz.contains(&format!("\"{subject}\"")),
+            "{subject} not subscribed: {connz}"
+        );
+    }
+    let client = async_nats::connect(server.url()).await.unwrap();
+    let (code, _) = call(
+        &client,
+        "svc.calc.add",
+        async_nats::HeaderMap::new(),
+        r#"{"a":1,"b":1}"#,
+    )
+    .await;
+    assert_eq!(code, None);
+
+    stop.send(()).unwrap();
+    run.await.unwrap().unwrap();
+    assert!(!ready.is_serving(), "drained");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_essential_task_that_ends_stops_the_worker_with_its_error() {
+    let server = NatsServer::start().await;
+    let worker = Worker::start(Spec::new("calc"), &kit_args(&server))
+        .await
+        .unwrap();
+    let (fail, failed) = oneshot::channel::<()>();
+    worker.context().essential("the listener", async {
+        let _ = failed.await;
+        Err(std::io::Error::other("lost the stream"))
+    });
+    let ready = worker.ready();
+    let run = tokio::spawn(worker.run(service(), std::future::pending()));
+    ready.serving().await;
+    fail.send(()).unwrap();
+    let err = run.await.unwrap().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            KitError::Ended {
+                task: "the listener",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let source = std::error::Error::source(&err).map(ToString::to_string);
+    assert_eq!(source.as_deref(), Some("lost the stream"));
+    assert!(!ready.is_serving());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

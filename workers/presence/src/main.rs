@@ -1,8 +1,8 @@
-//! `chorus-presence`: reads its settings, connects, opens the `presence` bucket, and runs
-//! the event listener, the dead-bridge sweeper and `svc.presence.*` until SIGTERM.
+//! `chorus-presence`: the kit starts it (settings, NATS); it opens the `presence` bucket,
+//! runs the event listener and the dead-bridge sweeper (their end stops it with an error)
+//! and serves `svc.presence.*` until SIGTERM or Ctrl-C.
 
-use chorus_kit::worker::shutdown_signal;
-use chorus_kit::{KitArgs, Worker};
+use chorus_kit::{Context, KitArgs, Service, Spec, WorkerArgs};
 use chorus_presence::notify::Notifier;
 use chorus_presence::{PresenceStore, Settings, run_background, service};
 use clap::Parser;
@@ -29,26 +29,24 @@ struct Args {
     friends_timeout_ms: u64,
 }
 
-fn main() -> anyhow::Result<()> {
-    chorus_kit::worker::main(|a: &Args| &a.kit, run)
+impl WorkerArgs for Args {
+    fn kit(&self) -> &KitArgs {
+        &self.kit
+    }
 }
 
-async fn run(args: Args) -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
+    chorus_kit::worker::main(Spec::new("presence"), setup)
+}
+
+async fn setup(args: Args, ctx: Context) -> anyhow::Result<Service<(PresenceStore, Notifier)>> {
     let settings = Settings {
         ttl: Duration::from_secs(args.presence_ttl_secs.max(1)),
         friends_timeout: Duration::from_millis(args.friends_timeout_ms),
     };
-    let worker = Worker::start("presence", &args.kit, None).await?;
-    let store = PresenceStore::open(worker.nats.clone(), settings.ttl).await?;
-    let notifier = Notifier::new(worker.nats.clone(), settings.friends_timeout);
-    let background = tokio::spawn(run_background(worker.nats.clone(), store.clone(), settings));
-    let svc = service(store, notifier);
-    tokio::select! {
-        served = worker.run(svc, shutdown_signal()) => served?,
-        ended = background => {
-            ended??;
-            anyhow::bail!("the presence event listener ended");
-        }
-    }
-    Ok(())
+    let store = PresenceStore::open(ctx.nats.clone(), settings.ttl).await?;
+    let notifier = Notifier::new(ctx.nats.clone(), settings.friends_timeout);
+    let events = run_background(ctx.nats.clone(), store.clone(), settings);
+    ctx.essential("the presence event listener", events);
+    Ok(service(store, notifier))
 }

@@ -23,9 +23,9 @@ pub struct OnlineFriends {
 }
 
 async fn friends(
-    store: PresenceStore,
-    notifier: Notifier,
+    (store, notifier): (PresenceStore, Notifier),
     req: Request,
+    _: Empty,
 ) -> Result<OnlineFriends, ServiceError> {
     let caller = req.user()?;
     let friends = notifier
@@ -45,9 +45,7 @@ async fn friends(
     Ok(OnlineFriends { online })
 }
 
-/// The `svc.presence.*` service.
-pub fn service(store: PresenceStore, notifier: Notifier) -> Service {
-    Service::new("presence").method("friends", move |req: Request, _: Empty| {
-        friends(store.clone(), notifier.clone(), req)
-    })
+/// The `svc.presence.*` service, over the bucket and the way to ask for friends.
+pub fn service(store: PresenceStore, notifier: Notifier) -> Service<(PresenceStore, Notifier)> {
+    Service::with_state("presence", (store, notifier)).method("friends", friends)
 }

@@ -1,0 +1,126 @@
+//! Serving: every endpoint subscribed in its queue group and the subscriptions flushed to
+//! the NATS server ([`Subscribed`], the moment a worker is ready), then requests handled
+//! until shutdown, at most `max_inflight` at once, and the ones in flight finished. A
+//! handler's error becomes a reply with a `Chorus-Error` header (and so an `err` frame for
+//! the client).
+
+use crate::caller::Caller;
+use crate::error::KitError;
+use crate::handler::Endpoint;
+use crate::metrics::Metrics;
+use crate::request::Request;
+use async_nats::{Client, HeaderMap, Message};
+use chorus_protocol::headers;
+use futures_util::StreamExt;
+use futures_util::stream::{BoxStream, SelectAll};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::Semaphore;
+
+/// A service whose subscriptions the NATS server holds: requests sent from now on reach
+/// it (they wait in the subscriptions until [`Subscribed::serve`] takes them).
+pub struct Subscribed {
+    /// To reply on.
+    nats: Client,
+    /// The endpoints, by the index each incoming message carries.
+    endpoints: Vec<Endpoint>,
+    /// Every endpoint's messages, tagged with its index.
+    incoming: SelectAll<BoxStream<'static, (usize, Message)>>,
+    /// Most requests handled at once; more wait in NATS.
+    max_inflight: usize,
+}
+
+impl Subscribed {
+    /// Subscribes every endpoint on `nats` and waits until the server has them all (a
+    /// flush: while NATS is unreachable, this waits for it).
+    pub(crate) async fn new(
+        nats: &Client,
+        endpoints: Vec<Endpoint>,
+        max_inflight: usize,
+    ) -> Result<Subscribed, KitError> {
+        let mut streams = Vec::with_capacity(endpoints.len());
+        for (i, e) in endpoints.iter().enumerate() {
+            let sub = nats.queue_subscribe(e.subject.clone(), e.queue.clone()).await?;
+            streams.push(sub.map(move |msg| (i, msg)).boxed());
+        }
+        nats.flush().await?;
+        Ok(Subscribed {
+            nats: nats.clone(),
+            endpoints,
+            incoming: futures_util::stream::select_all(streams),
+            max_inflight,
+        })
+    }
+
+    /// Serves until `shutdown` resolves, then stops taking requests (unsubscribes) and
+    /// finishes the ones in flight.
+    pub async fn serve(
+        self,
+        metrics: Arc<Metrics>,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<(), KitError> {
+        let Subscribed {
+            nats,
+            endpoints,
+            mut incoming,
+            max_inflight,
+        } = self;
+        let inflight = Arc::new(Semaphore::new(max_inflight));
+        tokio::pin!(shutdown);
+        loop {
+            let (i, msg) = tokio::select! {
+                _ = &mut shutdown => break,
+                next = incoming.next() => match next {
+                    Some(next) => next,
+                    None => break,
+                },
+            };
+            let permit = inflight.clone().acquire_owned().await.expect("never closed");
+            let endpoint = endpoints[i].clone();
+            let (nats, metrics) = (nats.clone(), metrics.clone());
+            tokio::spawn(async move {
+                handle(nats, &metrics, endpoint, msg).await;
+                drop(permit);
+            });
+        }
+        drop(incoming);
+        // Wait for the requests in flight.
+        let _ = inflight.acquire_many(max_inflight as u32).await;
+        let _ = nats.flush().await;
+        Ok(())
+    }
+}
+
+/// Runs one request and replies.
+async fn handle(nats: Client, metrics: &Metrics, endpoint: Endpoint, msg: Message) {
+    let started = Instant::now();
+    let request = Request {
+        caller: Caller::from_headers(msg.headers.as_ref()),
+        traceparent: msg
+            .headers
+            .as_ref()
+            .and_then(|h| h.get(headers::TRACEPARENT))
+            .map(|v| v.as_str().to_string()),
+    };
+    let result = (endpoint.run)(request, msg.payload).await;
+    let code = match &result {
+        Ok(_) => "ok",
+        Err(e) => e.code.as_str(),
+    };
+    let method = endpoint.label.as_str();
+    metrics.request(method, code, started.elapsed().as_secs_f64());
+    let Some(reply) = msg.reply else { return };
+    let sent = match result {
+        Ok(body) => nats.publish(reply, body.into()).await,
+        Err(e) => {
+            let mut h = HeaderMap::new();
+            h.insert(headers::ERROR, e.code.as_str());
+            nats.publish_with_headers(reply, h, e.message.into_owned().into())
+                .await
+        }
+    };
+    if let Err(e) = sent {
+        tracing::warn!(method, error = %e, "reply not sent");
+    }
+}
