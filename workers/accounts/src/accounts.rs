@@ -1,12 +1,14 @@
 //! The `svc.accounts.*` endpoints: `signup`, `login`, `refresh`, `logout`, `me`,
 //! `password`, `jwks`. A wrong password and an unknown name answer alike, in about the same
-//! time; attempts are limited per name and per connection.
+//! time; attempts are limited per name and per connection. Every handler takes the shared
+//! [`Accounts`] and fails with an [`AccountsError`].
 
+use crate::error::AccountsError;
 use crate::keys::SigningKeys;
 use crate::names::{AccountName, Password};
 use crate::password::PasswordHash;
 use crate::sessions::{self, TokenPair, TokenSettings};
-use chorus_kit::{Empty, Request, Service, ServiceError};
+use chorus_kit::{Empty, Request, Service};
 use chorus_protocol::token::Jwks;
 use chorus_protocol::{Identity, Namespace};
 use deadpool_postgres::{GenericClient, Pool};
@@ -78,14 +80,14 @@ impl Accounts {
         self.attempts.retain_recent();
     }
 
-    fn attempt(&self, key: String) -> Result<(), ServiceError> {
+    fn attempt(&self, key: String) -> Result<(), AccountsError> {
         self.attempts
             .check_key(&key)
-            .map_err(|_| ServiceError::rate_limited("too many attempts; wait a minute"))
+            .map_err(|_| AccountsError::TooManyAttempts)
     }
 
     /// Limits by connection (when known) and by `name`.
-    fn limit(&self, req: &Request, name: Option<&AccountName>) -> Result<(), ServiceError> {
+    fn limit(&self, req: &Request, name: Option<&AccountName>) -> Result<(), AccountsError> {
         if let Some(caller) = &req.caller {
             self.attempt(format!("conn:{}", caller.conn))?;
         }
@@ -102,7 +104,7 @@ impl Accounts {
         id: i64,
         name: String,
         family: Option<&str>,
-    ) -> Result<TokenPair, ServiceError> {
+    ) -> Result<TokenPair, AccountsError> {
         let family = family.map_or_else(sessions::new_family, str::to_string);
         sessions::issue(db, &self.keys, &self.settings.tokens, user(id, name), id, &family).await
     }
@@ -149,14 +151,12 @@ pub struct SignedUp {
     user: Identity,
 }
 
-async fn signup(a: Arc<Accounts>, req: Request, c: Credentials) -> Result<SignedUp, ServiceError> {
+async fn signup(a: Arc<Accounts>, req: Request, c: Credentials) -> Result<SignedUp, AccountsError> {
     let name = AccountName::parse(&c.name)?;
     let password = Password::parse(c.password)?;
     a.limit(&req, None)?;
     let iterations = a.settings.pbkdf2_iterations;
-    let hash = tokio::task::spawn_blocking(move || PasswordHash::new(password.expose(), iterations))
-        .await
-        .map_err(ServiceError::internal)?;
+    let hash = tokio::task::spawn_blocking(move || PasswordHash::new(password.expose(), iterations)).await?;
     let db = a.db.get().await?;
     let row = db
         .query_opt(
@@ -166,15 +166,14 @@ async fn signup(a: Arc<Accounts>, req: Request, c: Credentials) -> Result<Signed
         )
         .await?;
     let Some(row) = row else {
-        return Err(ServiceError::conflict("that name is taken"));
+        return Err(AccountsError::NameTaken);
     };
     Ok(SignedUp {
         user: user(row.get(0), name.as_str().to_string()),
     })
 }
 
-async fn login(a: Arc<Accounts>, req: Request, c: Credentials) -> Result<TokenPair, ServiceError> {
-    let refused = || ServiceError::unauthorized("wrong name or password");
+async fn login(a: Arc<Accounts>, req: Request, c: Credentials) -> Result<TokenPair, AccountsError> {
     // A malformed name is a wrong name: same answer, no hint.
     let name = AccountName::parse(&c.name).ok();
     a.limit(&req, name.as_ref())?;
@@ -199,18 +198,15 @@ async fn login(a: Arc<Accounts>, req: Request, c: Credentials) -> Result<TokenPa
         None => PasswordHash::decoy(a.settings.pbkdf2_iterations),
     };
     let password = c.password;
-    let matches = tokio::task::spawn_blocking(move || stored.verify(&password))
-        .await
-        .map_err(ServiceError::internal)?;
+    let matches = tokio::task::spawn_blocking(move || stored.verify(&password)).await?;
     let Some(row) = row.filter(|_| matches) else {
-        return Err(refused());
+        return Err(AccountsError::WrongCredentials);
     };
     let id: i64 = row.get(0);
     a.issue(&db, id, row.get(1), None).await
 }
 
-async fn refresh(a: Arc<Accounts>, _req: Request, r: RefreshRequest) -> Result<TokenPair, ServiceError> {
-    let refused = || ServiceError::unauthorized("invalid refresh token");
+async fn refresh(a: Arc<Accounts>, _req: Request, r: RefreshRequest) -> Result<TokenPair, AccountsError> {
     let mut db = a.db.get().await?;
     let tx = db.transaction().await?;
     let row = tx
@@ -221,19 +217,21 @@ async fn refresh(a: Arc<Accounts>, _req: Request, r: RefreshRequest) -> Result<T
             &[&sessions::hash(&r.refresh_token)],
         )
         .await?;
-    let Some(row) = row else { return Err(refused()) };
+    let Some(row) = row else {
+        return Err(AccountsError::InvalidRefreshToken);
+    };
     let (id, family, used, dead): (i64, String, bool, bool) =
         (row.get(0), row.get(1), row.get(2), row.get(3));
     if dead {
         // Logged out, revoked (after a password change or a theft) or expired: refused, no more.
-        return Err(refused());
+        return Err(AccountsError::InvalidRefreshToken);
     }
     if used {
         // A live family's token presented a second time: it was stolen, or replayed.
         sessions::revoke_family(&tx, &family).await?;
         tx.commit().await?;
         a.kick(&id.to_string(), "refresh token reuse", None).await;
-        return Err(refused());
+        return Err(AccountsError::InvalidRefreshToken);
     }
     tx.execute(
         "UPDATE refresh_tokens SET used_at = now() WHERE token_hash = $1",
@@ -249,7 +247,7 @@ async fn logout(
     a: Arc<Accounts>,
     req: Request,
     r: RefreshRequest,
-) -> Result<serde_json::Value, ServiceError> {
+) -> Result<serde_json::Value, AccountsError> {
     let caller = req.user()?;
     let db = a.db.get().await?;
     let row = db
@@ -264,17 +262,14 @@ async fn logout(
     Ok(json!({"ok": true}))
 }
 
-async fn me(a: Arc<Accounts>, req: Request, _: Empty) -> Result<serde_json::Value, ServiceError> {
+async fn me(a: Arc<Accounts>, req: Request, _: Empty) -> Result<serde_json::Value, AccountsError> {
     let caller = req.user()?;
     let db = a.db.get().await?;
-    let id: i64 = caller
-        .id
-        .parse()
-        .map_err(|_| ServiceError::not_found("no such account"))?;
+    let id: i64 = caller.id.parse().map_err(|_| AccountsError::NoSuchAccount)?;
     let row = db
         .query_opt("SELECT name, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM accounts WHERE id = $1", &[&id])
         .await?
-        .ok_or_else(|| ServiceError::not_found("no such account"))?;
+        .ok_or(AccountsError::NoSuchAccount)?;
     Ok(
         json!({"user": {"id": caller.id, "name": row.get::<_, String>(0), "ns": "private"}, "created_at": row.get::<_, String>(1)}),
     )
@@ -284,14 +279,11 @@ async fn change_password(
     a: Arc<Accounts>,
     req: Request,
     p: PasswordChange,
-) -> Result<TokenPair, ServiceError> {
+) -> Result<TokenPair, AccountsError> {
     let caller = req.user()?.clone();
     let new_password = Password::parse(p.new_password)?;
     a.limit(&req, None)?;
-    let id: i64 = caller
-        .id
-        .parse()
-        .map_err(|_| ServiceError::not_found("no such account"))?;
+    let id: i64 = caller.id.parse().map_err(|_| AccountsError::NoSuchAccount)?;
     let mut db = a.db.get().await?;
     let tx = db.transaction().await?;
     let row = tx
@@ -300,7 +292,7 @@ async fn change_password(
             &[&id],
         )
         .await?
-        .ok_or_else(|| ServiceError::not_found("no such account"))?;
+        .ok_or(AccountsError::NoSuchAccount)?;
     let stored = PasswordHash {
         hash: row.get(1),
         salt: row.get(2),
@@ -312,9 +304,8 @@ async fn change_password(
             .verify(&old)
             .then(|| PasswordHash::new(new_password.expose(), iterations))
     })
-    .await
-    .map_err(ServiceError::internal)?
-    .ok_or_else(|| ServiceError::unauthorized("wrong password"))?;
+    .await?
+    .ok_or(AccountsError::WrongPassword)?;
     tx.execute(
         "UPDATE accounts SET password_hash = $1, password_salt = $2, password_iterations = $3 WHERE id = $4",
         &[&new_hash.hash, &new_hash.salt, &(new_hash.iterations as i32), &id],
@@ -328,7 +319,7 @@ async fn change_password(
     Ok(pair)
 }
 
-async fn jwks(a: Arc<Accounts>, _req: Request, _: Empty) -> Result<Jwks, ServiceError> {
+async fn jwks(a: Arc<Accounts>, _req: Request, _: Empty) -> Result<Jwks, AccountsError> {
     Ok(a.keys.jwks())
 }
 

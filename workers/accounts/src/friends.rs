@@ -6,8 +6,10 @@
 //! A block ends the friendship and every pending request both ways, and a blocked user
 //! learns nothing of it: their request to the blocker is answered as if it were sent.
 //! The other side hears of a request or an acceptance on its inbox `user.{uid}.friends`.
+//! Every handler takes the shared [`Friends`] and fails with an [`AccountsError`].
 
-use chorus_kit::{Empty, Request, Service, ServiceError};
+use crate::error::AccountsError;
+use chorus_kit::{Empty, Request, Service};
 use chorus_protocol::presence;
 use deadpool_postgres::{GenericClient, Pool};
 use serde::{Deserialize, Serialize};
@@ -138,37 +140,40 @@ impl Friends {
     }
 }
 
-/// A user id argument, or `bad_request`.
-fn id(field: &str, value: &str) -> Result<i64, ServiceError> {
+/// The user id in argument `field`.
+fn id(field: &'static str, value: &str) -> Result<i64, AccountsError> {
     value
         .parse::<i64>()
         .ok()
         .filter(|v| *v > 0)
-        .ok_or_else(|| ServiceError::bad_request(format!("{field} must be a user id")))
+        .ok_or(AccountsError::NotAUserId { field })
 }
 
 /// The signed-in caller's id.
-fn me(req: &Request) -> Result<(i64, String), ServiceError> {
+fn me(req: &Request) -> Result<(i64, String), AccountsError> {
     let caller = req.user()?;
     Ok((id("caller", &caller.id)?, caller.name.clone()))
 }
 
 /// Another user's id, who must exist and not be the caller.
-async fn other(db: &impl GenericClient, me: i64, field: &str, value: &str) -> Result<i64, ServiceError> {
+async fn other(
+    db: &impl GenericClient,
+    me: i64,
+    field: &'static str,
+    value: &str,
+) -> Result<i64, AccountsError> {
     let other = id(field, value)?;
     if other == me {
-        return Err(ServiceError::bad_request(format!("{field} is yourself")));
+        return Err(AccountsError::Yourself { field });
     }
     let exists = db
         .query_opt("SELECT 1 FROM accounts WHERE id = $1", &[&other])
         .await?;
-    exists
-        .map(|_| other)
-        .ok_or_else(|| ServiceError::not_found("no such user"))
+    exists.map(|_| other).ok_or(AccountsError::NoSuchUser)
 }
 
 /// Whether `blocker` blocked `blocked`.
-async fn has_blocked(db: &impl GenericClient, blocker: i64, blocked: i64) -> Result<bool, ServiceError> {
+async fn has_blocked(db: &impl GenericClient, blocker: i64, blocked: i64) -> Result<bool, AccountsError> {
     let row = db
         .query_opt(
             "SELECT 1 FROM blocks WHERE blocker = $1 AND blocked = $2",
@@ -179,7 +184,7 @@ async fn has_blocked(db: &impl GenericClient, blocker: i64, blocked: i64) -> Res
 }
 
 /// Whether the two are friends.
-async fn are_friends(db: &impl GenericClient, a: i64, b: i64) -> Result<bool, ServiceError> {
+async fn are_friends(db: &impl GenericClient, a: i64, b: i64) -> Result<bool, AccountsError> {
     let row = db
         .query_opt(
             "SELECT 1 FROM friendships WHERE a = LEAST($1::bigint, $2::bigint) AND b = GREATEST($1::bigint, $2::bigint)",
@@ -190,7 +195,7 @@ async fn are_friends(db: &impl GenericClient, a: i64, b: i64) -> Result<bool, Se
 }
 
 /// Deletes the request `from` → `to`; whether there was one.
-async fn take_request(db: &impl GenericClient, from: i64, to: i64) -> Result<bool, ServiceError> {
+async fn take_request(db: &impl GenericClient, from: i64, to: i64) -> Result<bool, AccountsError> {
     let deleted = db
         .execute(
             "DELETE FROM friend_requests WHERE from_id = $1 AND to_id = $2",
@@ -201,7 +206,7 @@ async fn take_request(db: &impl GenericClient, from: i64, to: i64) -> Result<boo
 }
 
 /// Ends the friendship of `a` and `b`; whether there was one.
-async fn unfriend(db: &impl GenericClient, a: i64, b: i64) -> Result<bool, ServiceError> {
+async fn unfriend(db: &impl GenericClient, a: i64, b: i64) -> Result<bool, AccountsError> {
     let deleted = db
         .execute(
             "DELETE FROM friendships WHERE a = LEAST($1::bigint, $2::bigint) AND b = GREATEST($1::bigint, $2::bigint)",
@@ -211,7 +216,7 @@ async fn unfriend(db: &impl GenericClient, a: i64, b: i64) -> Result<bool, Servi
     Ok(deleted > 0)
 }
 
-async fn befriend(db: &impl GenericClient, a: i64, b: i64) -> Result<(), ServiceError> {
+async fn befriend(db: &impl GenericClient, a: i64, b: i64) -> Result<(), AccountsError> {
     db.execute(
         "INSERT INTO friendships (a, b) VALUES (LEAST($1::bigint, $2::bigint), GREATEST($1::bigint, $2::bigint)) ON CONFLICT DO NOTHING",
         &[&a, &b],
@@ -220,16 +225,16 @@ async fn befriend(db: &impl GenericClient, a: i64, b: i64) -> Result<(), Service
     Ok(())
 }
 
-async fn request(f: Arc<Friends>, req: Request, r: To) -> Result<serde_json::Value, ServiceError> {
+async fn request(f: Arc<Friends>, req: Request, r: To) -> Result<serde_json::Value, AccountsError> {
     let (me, my_name) = me(&req)?;
     let mut db = f.db.get().await?;
     let tx = db.transaction().await?;
     let to = other(&tx, me, "to", &r.to).await?;
     if has_blocked(&tx, me, to).await? {
-        return Err(ServiceError::forbidden("you blocked that user; unblock first"));
+        return Err(AccountsError::YouBlocked);
     }
     if are_friends(&tx, me, to).await? {
-        return Err(ServiceError::conflict("already friends"));
+        return Err(AccountsError::AlreadyFriends);
     }
     if has_blocked(&tx, to, me).await? {
         // They learn nothing: the answer is the one a sent request gets.
@@ -255,13 +260,13 @@ async fn request(f: Arc<Friends>, req: Request, r: To) -> Result<serde_json::Val
     Ok(json!({"status": "requested"}))
 }
 
-async fn accept(f: Arc<Friends>, req: Request, r: Requester) -> Result<serde_json::Value, ServiceError> {
+async fn accept(f: Arc<Friends>, req: Request, r: Requester) -> Result<serde_json::Value, AccountsError> {
     let (me, my_name) = me(&req)?;
     let from = id("from", &r.from)?;
     let mut db = f.db.get().await?;
     let tx = db.transaction().await?;
     if !take_request(&tx, from, me).await? {
-        return Err(ServiceError::not_found("no request from that user"));
+        return Err(AccountsError::NoRequest);
     }
     befriend(&tx, me, from).await?;
     tx.commit().await?;
@@ -269,32 +274,30 @@ async fn accept(f: Arc<Friends>, req: Request, r: Requester) -> Result<serde_jso
     Ok(json!({"status": "friends"}))
 }
 
-async fn decline(f: Arc<Friends>, req: Request, r: Requester) -> Result<serde_json::Value, ServiceError> {
+async fn decline(f: Arc<Friends>, req: Request, r: Requester) -> Result<serde_json::Value, AccountsError> {
     let (me, _) = me(&req)?;
     let from = id("from", &r.from)?;
     let db = f.db.get().await?;
     if !take_request(&db, from, me).await? {
-        return Err(ServiceError::not_found("no request from that user"));
+        return Err(AccountsError::NoRequest);
     }
     Ok(json!({"ok": true}))
 }
 
 /// Unfriends, or withdraws the caller's own pending request.
-async fn remove(f: Arc<Friends>, req: Request, r: User) -> Result<serde_json::Value, ServiceError> {
+async fn remove(f: Arc<Friends>, req: Request, r: User) -> Result<serde_json::Value, AccountsError> {
     let (me, _) = me(&req)?;
     let user = id("user", &r.user)?;
     let db = f.db.get().await?;
     let unfriended = unfriend(&db, me, user).await?;
     let withdrawn = take_request(&db, me, user).await?;
     if !unfriended && !withdrawn {
-        return Err(ServiceError::not_found(
-            "not a friend and no request to that user",
-        ));
+        return Err(AccountsError::NothingToRemove);
     }
     Ok(json!({"ok": true}))
 }
 
-async fn block(f: Arc<Friends>, req: Request, r: User) -> Result<serde_json::Value, ServiceError> {
+async fn block(f: Arc<Friends>, req: Request, r: User) -> Result<serde_json::Value, AccountsError> {
     let (me, _) = me(&req)?;
     let mut db = f.db.get().await?;
     let tx = db.transaction().await?;
@@ -311,7 +314,7 @@ async fn block(f: Arc<Friends>, req: Request, r: User) -> Result<serde_json::Val
     Ok(json!({"ok": true}))
 }
 
-async fn unblock(f: Arc<Friends>, req: Request, r: User) -> Result<serde_json::Value, ServiceError> {
+async fn unblock(f: Arc<Friends>, req: Request, r: User) -> Result<serde_json::Value, AccountsError> {
     let (me, _) = me(&req)?;
     let user = id("user", &r.user)?;
     let db = f.db.get().await?;
@@ -322,12 +325,12 @@ async fn unblock(f: Arc<Friends>, req: Request, r: User) -> Result<serde_json::V
         )
         .await?;
     if deleted == 0 {
-        return Err(ServiceError::not_found("that user is not blocked"));
+        return Err(AccountsError::NotBlocked);
     }
     Ok(json!({"ok": true}))
 }
 
-async fn list(f: Arc<Friends>, req: Request, _: Empty) -> Result<FriendsList, ServiceError> {
+async fn list(f: Arc<Friends>, req: Request, _: Empty) -> Result<FriendsList, AccountsError> {
     let (me, _) = me(&req)?;
     let db = f.db.get().await?;
     let friends = db
@@ -367,7 +370,7 @@ async fn list(f: Arc<Friends>, req: Request, _: Empty) -> Result<FriendsList, Se
 }
 
 /// `int.friends.of`: the friends of `user` (ids), for the presence worker.
-async fn of(f: Arc<Friends>, _req: Request, r: Of) -> Result<serde_json::Value, ServiceError> {
+async fn of(f: Arc<Friends>, _req: Request, r: Of) -> Result<serde_json::Value, AccountsError> {
     let user = id("user", &r.user)?;
     let db = f.db.get().await?;
     let rows = db
@@ -382,7 +385,7 @@ async fn of(f: Arc<Friends>, _req: Request, r: Of) -> Result<serde_json::Value, 
 
 /// `int.friends.blocked`: whether either of two users blocked the other, for the chat
 /// worker.
-async fn blocked(f: Arc<Friends>, _req: Request, p: Pair) -> Result<serde_json::Value, ServiceError> {
+async fn blocked(f: Arc<Friends>, _req: Request, p: Pair) -> Result<serde_json::Value, AccountsError> {
     let (a, b) = (id("a", &p.a)?, id("b", &p.b)?);
     let db = f.db.get().await?;
     let row = db

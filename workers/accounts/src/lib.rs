@@ -7,12 +7,14 @@
 //! - [`accounts`]: the `svc.accounts.*` endpoints and their rules.
 //! - [`sessions`]: issuing token pairs, rotating refresh tokens, revoking families.
 //! - [`friends`]: friends, requests and blocks (`svc.friends.*`).
+//! - [`error`]: [`AccountsError`], why a request fails, and the wire error each becomes.
 //! - [`keys`]: the ES256 signing keys and the JWKS they publish.
 //! - [`password`]: PBKDF2 hashing.
 //! - [`names`]: typed account names and passwords.
 //! - [`migrations`]: the schema.
 
 pub mod accounts;
+pub mod error;
 pub mod friends;
 pub mod keys;
 pub mod migrations;
@@ -21,6 +23,7 @@ pub mod password;
 pub mod sessions;
 
 pub use accounts::{Accounts, Settings};
+pub use error::AccountsError;
 pub use friends::Friends;
 pub use migrations::MIGRATIONS;
 

@@ -1,7 +1,7 @@
 //! Typed account names and passwords: once built, they are valid, so nothing downstream
 //! checks again.
 
-use chorus_kit::ServiceError;
+use crate::error::AccountsError;
 
 /// 3–24 characters of `[A-Za-z0-9_-]`; unique regardless of case.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -9,14 +9,12 @@ pub struct AccountName(String);
 
 impl AccountName {
     /// Checks `s`.
-    pub fn parse(s: &str) -> Result<AccountName, ServiceError> {
+    pub fn parse(s: &str) -> Result<AccountName, AccountsError> {
         let ok = (3..=24).contains(&s.len())
             && s.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
         if !ok {
-            return Err(ServiceError::bad_request(
-                "names are 3-24 characters of A-Z, a-z, 0-9, _ and -",
-            ));
+            return Err(AccountsError::BadName);
         }
         Ok(AccountName(s.to_string()))
     }
@@ -37,9 +35,9 @@ pub struct Password(String);
 
 impl Password {
     /// Checks `s`.
-    pub fn parse(s: String) -> Result<Password, ServiceError> {
+    pub fn parse(s: String) -> Result<Password, AccountsError> {
         if !(8..=128).contains(&s.chars().count()) {
-            return Err(ServiceError::bad_request("passwords are 8-128 characters"));
+            return Err(AccountsError::BadPassword);
         }
         Ok(Password(s))
     }

@@ -2,10 +2,10 @@
 //! stored only as its SHA-256. Refresh tokens rotate on use; presenting one already used
 //! means it was stolen, so its whole family is revoked and the user's connections kicked.
 
+use crate::error::AccountsError;
 use crate::keys::SigningKeys;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chorus_kit::ServiceError;
 use chorus_protocol::Identity;
 use chorus_protocol::token::Claims;
 use chorus_runtime::clock::unix_now;
@@ -74,7 +74,7 @@ pub async fn issue(
     user: Identity,
     account_id: i64,
     family: &str,
-) -> Result<TokenPair, ServiceError> {
+) -> Result<TokenPair, AccountsError> {
     let claims = Claims::new(
         &settings.issuer,
         &settings.audience,
@@ -82,7 +82,7 @@ pub async fn issue(
         unix_now(),
         settings.access_ttl,
     );
-    let access_token = keys.sign(&claims).map_err(ServiceError::internal)?;
+    let access_token = keys.sign(&claims)?;
     let (refresh_token, token_hash) = new_refresh_token();
     db.execute(
         "INSERT INTO refresh_tokens (token_hash, account_id, family, expires_at)
@@ -99,7 +99,7 @@ pub async fn issue(
 }
 
 /// Revokes every token of `family`.
-pub async fn revoke_family(db: &impl GenericClient, family: &str) -> Result<(), ServiceError> {
+pub async fn revoke_family(db: &impl GenericClient, family: &str) -> Result<(), AccountsError> {
     db.execute(
         "UPDATE refresh_tokens SET revoked_at = now() WHERE family = $1 AND revoked_at IS NULL",
         &[&family],
@@ -109,7 +109,7 @@ pub async fn revoke_family(db: &impl GenericClient, family: &str) -> Result<(), 
 }
 
 /// Revokes every refresh token of an account.
-pub async fn revoke_account(db: &impl GenericClient, account_id: i64) -> Result<(), ServiceError> {
+pub async fn revoke_account(db: &impl GenericClient, account_id: i64) -> Result<(), AccountsError> {
     db.execute(
         "UPDATE refresh_tokens SET revoked_at = now() WHERE account_id = $1 AND revoked_at IS NULL",
         &[&account_id],
