@@ -1,7 +1,6 @@
 //! The chat worker's state and the rules every method shares: who may write where, how long
-//! a message may be, how fast a user may write, where a message fans out; and [`service`],
-//! the `svc.chat.*` endpoints (their bodies are in [`crate::write`], [`crate::read`] and
-//! [`crate::members`]).
+//! a message may be, how fast a user may write, where a message fans out. The methods
+//! themselves take a [`Chat`] and live beside it (`write`, `read`, `members`).
 
 use crate::blocks;
 use crate::buckets::{BucketError, Buckets};
@@ -10,10 +9,9 @@ use crate::message::{Event, Message};
 use crate::messages::Messages;
 use crate::names::{ChannelName, Place, user_id};
 use crate::settings::Settings;
-use crate::{members, read, write};
 use async_nats::Client;
 use bytes::Bytes;
-use chorus_kit::{Caller, Request, Service, ServiceError};
+use chorus_kit::{Caller, Request, ServiceError};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -187,18 +185,4 @@ pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
-}
-
-/// The `svc.chat.*` endpoints over `chat`.
-pub fn service(chat: Arc<Chat>) -> Service<Arc<Chat>> {
-    Service::with_state("chat", chat)
-        .method("send", write::send)
-        .method("dm", write::dm)
-        .method("edit", write::edit)
-        .method("retract", write::retract)
-        .method("history", read::history)
-        .method("join", members::join)
-        .method("leave", members::leave)
-        .method("mute", members::mute)
-        .method("unmute", members::unmute)
 }

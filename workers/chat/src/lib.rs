@@ -7,7 +7,8 @@
 //! methods and the JSON of every message and event.
 //!
 //! # Layout
-//! - [`chat`]: the worker's state, the shared rules, and [`service`].
+//! - [`service`]: the `svc.chat.*` endpoints, each method and its handler.
+//! - [`chat`]: the worker's state and the rules every method shares.
 //! - [`write`]: `send`, `dm`, `edit`, `retract`.
 //! - [`read`]: the `history` method.
 //! - [`members`]: `join`, `leave`, `mute`, `unmute`.
@@ -28,10 +29,12 @@ pub mod message;
 pub mod messages;
 pub mod names;
 pub mod read;
+pub mod service;
 pub mod settings;
 pub mod write;
 
 pub use buckets::BucketError;
-pub use chat::{Chat, service};
+pub use chat::Chat;
 pub use message::{Author, Event, Message, Retracted};
+pub use service::service;
 pub use settings::Settings;
