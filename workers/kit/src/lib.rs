@@ -45,3 +45,9 @@ pub use ready::Ready;
 pub use request::{Empty, Request};
 pub use service::Service;
 pub use worker::{Spec, Worker, WorkerArgs};
+
+/// `README.md`, whose example worker is compiled by `cargo test --doc`, so the guide to
+/// adding a worker cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
