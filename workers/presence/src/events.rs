@@ -28,49 +28,77 @@ const EVENT_MAX_AGE: Duration = Duration::from_secs(600);
 /// Most unapplied events kept.
 const EVENT_MAX_MSGS: i64 = 1_000_000;
 
-/// Acts on connects and disconnects (from the stream) and heartbeats, until either ends.
+/// The bridges' events, subscribed: the `PRESENCE` stream and its durable consumer exist
+/// and the heartbeat subscription is on the server, so from here on none is missed.
+pub struct Listener {
+    /// Connects and disconnects, from the stream.
+    events: pull::Stream,
+    /// Heartbeats, in the queue group `presence`.
+    beats: async_nats::Subscriber,
+}
+
+impl Listener {
+    /// Creates (or opens) the stream and its consumer, subscribes to heartbeats, and returns
+    /// once the server holds the subscription.
+    pub async fn open(nats: &async_nats::Client) -> Result<Listener, StoreError> {
+        let js = jetstream::new(nats.clone());
+        let stream = js
+            .get_or_create_stream(stream::Config {
+                name: STREAM.to_string(),
+                subjects: vec![presence::connect_subject(">"), presence::disconnect_subject(">")],
+                retention: stream::RetentionPolicy::WorkQueue,
+                storage: stream::StorageType::Memory,
+                max_age: EVENT_MAX_AGE,
+                max_messages: EVENT_MAX_MSGS,
+                discard: stream::DiscardPolicy::Old,
+                ..Default::default()
+            })
+            .await
+            .map_err(watch_err)?;
+        let events: pull::Stream = stream
+            .get_or_create_consumer(
+                "presence",
+                pull::Config {
+                    durable_name: Some("presence".to_string()),
+                    ack_policy: consumer::AckPolicy::Explicit,
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(watch_err)?
+            .messages()
+            .await
+            .map_err(watch_err)?;
+        let beats = nats
+            .queue_subscribe(presence::heartbeat_subject("*"), "presence".to_string())
+            .await
+            .map_err(watch_err)?;
+        nats.flush().await.map_err(watch_err)?;
+        Ok(Listener { events, beats })
+    }
+
+    /// Acts on connects and disconnects (from the stream) and heartbeats, until either ends.
+    pub async fn run(self, store: PresenceStore, notifier: Notifier) -> Result<(), StoreError> {
+        tokio::try_join!(
+            apply_events(self.events, &store, &notifier),
+            apply_heartbeats(self.beats, &store)
+        )?;
+        Ok(())
+    }
+}
+
+/// A failure of the bus under a stream, a consumer or a watch.
+fn watch_err(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Watch(e.to_string())
+}
+
+/// Opens a [`Listener`] and runs it.
 pub async fn listen(
     nats: async_nats::Client,
     store: PresenceStore,
     notifier: Notifier,
 ) -> Result<(), StoreError> {
-    let js = jetstream::new(nats.clone());
-    let stream = js
-        .get_or_create_stream(stream::Config {
-            name: STREAM.to_string(),
-            subjects: vec![presence::connect_subject(">"), presence::disconnect_subject(">")],
-            retention: stream::RetentionPolicy::WorkQueue,
-            storage: stream::StorageType::Memory,
-            max_age: EVENT_MAX_AGE,
-            max_messages: EVENT_MAX_MSGS,
-            discard: stream::DiscardPolicy::Old,
-            ..Default::default()
-        })
-        .await
-        .map_err(|e| StoreError::Watch(e.to_string()))?;
-    let consumer: pull::Stream = stream
-        .get_or_create_consumer(
-            "presence",
-            pull::Config {
-                durable_name: Some("presence".to_string()),
-                ack_policy: consumer::AckPolicy::Explicit,
-                ..Default::default()
-            },
-        )
-        .await
-        .map_err(|e| StoreError::Watch(e.to_string()))?
-        .messages()
-        .await
-        .map_err(|e| StoreError::Watch(e.to_string()))?;
-    let beats = nats
-        .queue_subscribe(presence::heartbeat_subject("*"), "presence".to_string())
-        .await
-        .map_err(|e| StoreError::Watch(e.to_string()))?;
-    tokio::try_join!(
-        apply_events(consumer, &store, &notifier),
-        apply_heartbeats(beats, &store)
-    )?;
-    Ok(())
+    Listener::open(&nats).await?.run(store, notifier).await
 }
 
 async fn apply_events(
@@ -79,7 +107,7 @@ async fn apply_events(
     notifier: &Notifier,
 ) -> Result<(), StoreError> {
     while let Some(msg) = events.next().await {
-        let msg = msg.map_err(|e| StoreError::Watch(e.to_string()))?;
+        let msg = msg.map_err(watch_err)?;
         let connect = msg.subject.starts_with("presence.connect.");
         let applied = match serde_json::from_slice::<ConnEvent>(&msg.payload) {
             Ok(event) => on_conn(store, notifier, connect, event).await,
@@ -151,7 +179,7 @@ pub async fn sweep_dead_bridges(store: PresenceStore, notifier: Notifier) -> Res
     let mut watch = store.watch_bridges().await?;
     sweep(&store, &notifier, None).await?;
     while let Some(entry) = watch.next().await {
-        let entry = entry.map_err(|e| StoreError::Watch(e.to_string()))?;
+        let entry = entry.map_err(watch_err)?;
         if entry.operation == kv::Operation::Put {
             continue;
         }

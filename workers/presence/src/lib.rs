@@ -10,6 +10,9 @@
 //! - [`events`]: acting on the bridges' events, and sweeping the users of dead bridges.
 //! - [`notify`]: asking the accounts worker for a user's friends and telling them.
 //! - [`service`]: `svc.presence.friends`, the caller's friends that are online.
+//!
+//! Here: the [`Settings`], and [`Background`], the listener and the sweeper that run beside
+//! the endpoints.
 
 pub mod events;
 pub mod notify;
@@ -31,17 +34,54 @@ pub struct Settings {
     pub friends_timeout: Duration,
 }
 
-/// Runs everything but the endpoints: the event listener and the dead-bridge sweeper, until
-/// one fails (they run for the worker's life).
+/// Everything but the endpoints, subscribed and not yet running: the event listener (its
+/// stream, consumer and heartbeat subscription in place) and the dead-bridge sweeper.
+pub struct Background {
+    /// The bridges' events.
+    listener: events::Listener,
+    /// The bucket.
+    store: PresenceStore,
+    /// Tells friends.
+    notifier: notify::Notifier,
+}
+
+impl Background {
+    /// Subscribes to the bridges' events; from the return on, none is missed. Opening this
+    /// before serving the endpoints makes the worker's `/readyz` mean that it listens too.
+    pub async fn open(
+        nats: async_nats::Client,
+        store: PresenceStore,
+        settings: Settings,
+    ) -> Result<Background, StoreError> {
+        let listener = events::Listener::open(&nats).await?;
+        let notifier = notify::Notifier::new(nats, settings.friends_timeout);
+        Ok(Background {
+            listener,
+            store,
+            notifier,
+        })
+    }
+
+    /// Runs the listener and the sweeper until one fails (they run for the worker's life).
+    pub async fn run(self) -> Result<(), StoreError> {
+        let Background {
+            listener,
+            store,
+            notifier,
+        } = self;
+        tokio::try_join!(
+            listener.run(store.clone(), notifier.clone()),
+            events::sweep_dead_bridges(store, notifier),
+        )?;
+        Ok(())
+    }
+}
+
+/// [`Background::open`], then [`Background::run`].
 pub async fn run_background(
     nats: async_nats::Client,
     store: PresenceStore,
     settings: Settings,
 ) -> Result<(), StoreError> {
-    let notifier = notify::Notifier::new(nats.clone(), settings.friends_timeout);
-    tokio::try_join!(
-        events::listen(nats, store.clone(), notifier.clone()),
-        events::sweep_dead_bridges(store, notifier),
-    )?;
-    Ok(())
+    Background::open(nats, store, settings).await?.run().await
 }

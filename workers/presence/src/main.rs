@@ -1,10 +1,11 @@
 //! `chorus-presence`: the kit starts it (settings, NATS); it opens the `presence` bucket,
+//! subscribes to the bridges' events before its endpoints (so ready means listening too),
 //! runs the event listener and the dead-bridge sweeper (their end stops it with an error)
 //! and serves `svc.presence.*` until SIGTERM or Ctrl-C.
 
 use chorus_kit::{Context, KitArgs, Service, Spec, WorkerArgs};
 use chorus_presence::notify::Notifier;
-use chorus_presence::{PresenceStore, Settings, run_background, service};
+use chorus_presence::{Background, PresenceStore, Settings, service};
 use clap::Parser;
 use std::time::Duration;
 
@@ -46,7 +47,7 @@ async fn setup(args: Args, ctx: Context) -> anyhow::Result<Service<(PresenceStor
     };
     let store = PresenceStore::open(ctx.nats.clone(), settings.ttl).await?;
     let notifier = Notifier::new(ctx.nats.clone(), settings.friends_timeout);
-    let events = run_background(ctx.nats.clone(), store.clone(), settings);
-    ctx.essential("the presence event listener", events);
+    let background = Background::open(ctx.nats.clone(), store.clone(), settings).await?;
+    ctx.essential("the presence event listener", background.run());
     Ok(service(store, notifier))
 }

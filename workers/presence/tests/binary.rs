@@ -1,5 +1,5 @@
 //! The `chorus-presence` binary as an operator runs it: settings from the environment, the
-//! bucket and the event stream made on start, a clean exit on SIGTERM.
+//! bucket and the event stream made before `/readyz` answers 200, a clean exit on SIGTERM.
 
 use chorus_protocol::presence::{self, ConnEvent};
 use chorus_testkit::{NatsServer, Process};
@@ -9,16 +9,21 @@ use std::time::Duration;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_keeps_presence_and_stops_on_sigterm() {
     let nats = NatsServer::start().await;
+    let http = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let mut worker = Process::spawn(
         "chorus-presence",
         &[
             ("CHORUS_NATS_URL", &nats.url()),
+            ("CHORUS_WORKER_HTTP_ADDR", &http.to_string()),
             ("CHORUS_PRESENCE_TTL_SECS", "5"),
             ("CHORUS_LOG", "debug"),
         ],
     );
-    nats.await_subscriber("svc.presence.friends").await;
-    nats.await_subscriber("presence.heartbeat.*").await;
+    // Ready means listening too: the event stream and the heartbeat subscription exist.
+    worker.wait_ready(http, "/readyz").await;
 
     let bus = async_nats::connect(nats.url()).await.unwrap();
     let kv = async_nats::jetstream::new(bus.clone())
