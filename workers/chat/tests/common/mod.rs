@@ -8,13 +8,12 @@
 use async_nats::HeaderMap;
 use chorus_chat::{Chat, Settings};
 use chorus_protocol::headers;
-pub use chorus_testkit::client::{WAIT, Ws, http_get};
+pub use chorus_testkit::client::{WAIT, Ws};
 use chorus_testkit::{NatsServer, Process, TestDb};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::time::timeout;
 
 /// Settings for in-process tests: the defaults, with a rate that floods no test by accident.
@@ -169,19 +168,28 @@ pub struct Stack {
 }
 
 impl Stack {
-    /// Starts everything; `chat_env` adds settings of the chat worker. Returns once the
-    /// workers serve and the bridge is ready.
+    /// Starts everything; `chat_env` adds settings of the chat worker. Returns once every
+    /// process answers `/readyz` (for a worker: every endpoint subscribed).
     pub async fn start(chat_env: &[(&str, &str)]) -> Stack {
         let nats = NatsServer::start().await;
         let db = TestDb::create().await;
         let keys = tempfile::tempdir().unwrap();
         let url = nats.url();
         let common = [("CHORUS_NATS_URL", url.as_str()), ("CHORUS_LOG", "debug")];
-        let accounts = Process::spawn(
+        let free = || {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .to_string()
+        };
+        let (accounts_http, chat_http, http, tcp) = (free(), free(), free(), free());
+        let mut accounts = Process::spawn(
             "chorus-accounts",
             &[
                 &common[..],
                 &[
+                    ("CHORUS_WORKER_HTTP_ADDR", accounts_http.as_str()),
                     ("DATABASE_URL", db.url()),
                     ("CHORUS_GENERATE_KEY", "true"),
                     ("CHORUS_SIGNING_KEY_DIR", keys.path().to_str().unwrap()),
@@ -190,18 +198,13 @@ impl Stack {
             ]
             .concat(),
         );
-        let chat = Process::spawn("chorus-chat", &[&common[..], chat_env].concat());
-        // The bridge fetches the signing keys when it starts (and then at most every 10 s).
-        nats.await_subscriber("svc.accounts.jwks").await;
-        let free = || {
-            std::net::TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .to_string()
-        };
-        let (http, tcp) = (free(), free());
-        let bridge = Process::spawn(
+        let chat_addr = [("CHORUS_WORKER_HTTP_ADDR", chat_http.as_str())];
+        let mut chat = Process::spawn("chorus-chat", &[&common[..], &chat_addr, chat_env].concat());
+        // The bridge fetches the signing keys when it starts.
+        accounts
+            .wait_ready(accounts_http.parse().unwrap(), "/readyz")
+            .await;
+        let mut bridge = Process::spawn(
             "chorus-bridge",
             &[
                 &common[..],
@@ -213,17 +216,8 @@ impl Stack {
             .concat(),
         );
         let http: SocketAddr = http.parse().unwrap();
-        nats.await_subscriber("svc.chat.send").await;
-        let deadline = tokio::time::Instant::now() + WAIT;
-        while !(tokio::net::TcpStream::connect(http).await.is_ok()
-            && http_get(http, "/readyz").await.0 == 200)
-        {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the bridge never became ready"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        chat.wait_ready(chat_http.parse().unwrap(), "/readyz").await;
+        bridge.wait_ready(http, "/readyz").await;
         Stack {
             nats,
             db,
