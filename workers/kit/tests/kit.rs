@@ -168,24 +168,25 @@ async fn typed_endpoints_reply_and_errors_carry_chorus_error() {
     served.await.unwrap().unwrap();
 }
 
-/// The kit's settings for a worker on `nats`, its HTTP listener on a free port.
-fn kit_args(nats: &NatsServer) -> KitArgs {
-    KitArgs {
-        nats_url: nats.url(),
+/// A nats-server, and a worker `calc` started on it (its HTTP listener on a free port), not
+/// serving yet.
+async fn started() -> (NatsServer, Worker) {
+    let server = NatsServer::start().await;
+    let args = KitArgs {
+        nats_url: server.url(),
         database_url: None,
         db_pool: 1,
         http_addr: "127.0.0.1:0".parse().unwrap(),
         log: "info".into(),
         log_format: "text".into(),
-    }
+    };
+    let worker = Worker::start(Spec::new("calc"), &args).await.unwrap();
+    (server, worker)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readyz_answers_once_every_endpoint_is_subscribed() {
-    let server = NatsServer::start().await;
-    let worker = Worker::start(Spec::new("calc"), &kit_args(&server))
-        .await
-        .unwrap();
+    let (server, worker) = started().await;
     let http = worker.http_addr();
     // Up and connected, but not serving: alive, not ready.
     worker.nats.flush().await.unwrap();
@@ -230,10 +231,7 @@ async fn readyz_answers_once_every_endpoint_is_subscribed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_essential_task_that_ends_stops_the_worker_with_its_error() {
-    let server = NatsServer::start().await;
-    let worker = Worker::start(Spec::new("calc"), &kit_args(&server))
-        .await
-        .unwrap();
+    let (_server, worker) = started().await;
     let (fail, failed) = oneshot::channel::<()>();
     worker.context().essential("the listener", async {
         let _ = failed.await;
