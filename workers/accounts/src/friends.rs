@@ -9,6 +9,7 @@
 //! Every handler takes the shared [`Friends`] and fails with an [`AccountsError`].
 
 use crate::error::AccountsError;
+use crate::relations::{self, are_friends, befriend, has_blocked, take_request, unfriend};
 use chorus_kit::{Empty, Request, Service};
 use chorus_protocol::presence;
 use deadpool_postgres::{GenericClient, Pool};
@@ -166,63 +167,10 @@ async fn other(
     if other == me {
         return Err(AccountsError::Yourself { field });
     }
-    let exists = db
-        .query_opt("SELECT 1 FROM accounts WHERE id = $1", &[&other])
-        .await?;
-    exists.map(|_| other).ok_or(AccountsError::NoSuchUser)
-}
-
-/// Whether `blocker` blocked `blocked`.
-async fn has_blocked(db: &impl GenericClient, blocker: i64, blocked: i64) -> Result<bool, AccountsError> {
-    let row = db
-        .query_opt(
-            "SELECT 1 FROM blocks WHERE blocker = $1 AND blocked = $2",
-            &[&blocker, &blocked],
-        )
-        .await?;
-    Ok(row.is_some())
-}
-
-/// Whether the two are friends.
-async fn are_friends(db: &impl GenericClient, a: i64, b: i64) -> Result<bool, AccountsError> {
-    let row = db
-        .query_opt(
-            "SELECT 1 FROM friendships WHERE a = LEAST($1::bigint, $2::bigint) AND b = GREATEST($1::bigint, $2::bigint)",
-            &[&a, &b],
-        )
-        .await?;
-    Ok(row.is_some())
-}
-
-/// Deletes the request `from` → `to`; whether there was one.
-async fn take_request(db: &impl GenericClient, from: i64, to: i64) -> Result<bool, AccountsError> {
-    let deleted = db
-        .execute(
-            "DELETE FROM friend_requests WHERE from_id = $1 AND to_id = $2",
-            &[&from, &to],
-        )
-        .await?;
-    Ok(deleted > 0)
-}
-
-/// Ends the friendship of `a` and `b`; whether there was one.
-async fn unfriend(db: &impl GenericClient, a: i64, b: i64) -> Result<bool, AccountsError> {
-    let deleted = db
-        .execute(
-            "DELETE FROM friendships WHERE a = LEAST($1::bigint, $2::bigint) AND b = GREATEST($1::bigint, $2::bigint)",
-            &[&a, &b],
-        )
-        .await?;
-    Ok(deleted > 0)
-}
-
-async fn befriend(db: &impl GenericClient, a: i64, b: i64) -> Result<(), AccountsError> {
-    db.execute(
-        "INSERT INTO friendships (a, b) VALUES (LEAST($1::bigint, $2::bigint), GREATEST($1::bigint, $2::bigint)) ON CONFLICT DO NOTHING",
-        &[&a, &b],
-    )
-    .await?;
-    Ok(())
+    if !relations::exists(db, other).await? {
+        return Err(AccountsError::NoSuchUser);
+    }
+    Ok(other)
 }
 
 async fn request(f: Arc<Friends>, req: Request, r: To) -> Result<serde_json::Value, AccountsError> {

@@ -7,6 +7,7 @@
 //! - [`accounts`]: the `svc.accounts.*` endpoints and their rules.
 //! - [`sessions`]: issuing token pairs, rotating refresh tokens, revoking families.
 //! - [`friends`]: friends, requests and blocks (`svc.friends.*`).
+//! - [`relations`]: the rows that link two users, read and written inside transactions.
 //! - [`error`]: [`AccountsError`], why a request fails, and the wire error each becomes.
 //! - [`keys`]: the ES256 signing keys and the JWKS they publish.
 //! - [`password`]: PBKDF2 hashing.
@@ -20,6 +21,7 @@ pub mod keys;
 pub mod migrations;
 pub mod names;
 pub mod password;
+pub mod relations;
 pub mod sessions;
 
 pub use accounts::{Accounts, Settings};
