@@ -1,11 +1,15 @@
 # scripts/lib.sh — helpers sourced by scripts/install-tools, scripts/test and scripts/run.
 #
 # Not executable on its own. Defines:
-#   ROOT, TOOLS, VENV, NATS_BIN  paths inside the repository (.tools/ is gitignored)
+#   ROOT, TOOLS, VENV, NATS_BIN  paths inside the repository (.tools/ is gitignored);
+#                                NATS_BIN is where install-tools puts nats-server
+#   NATS_SERVER                  the nats-server the scripts run: $CHORUS_NATS_SERVER when
+#                                set, else NATS_BIN
 #   log / die                    messages on stderr, prefixed with the calling script's name
 #   have CMD                     is CMD on PATH?
 #   apt_install PKG...           apt-get install, running `apt-get update` once first
 #   free_port                    prints a TCP port that is free on 127.0.0.1 right now
+#   free_ports N                 prints N distinct such ports, one per line
 #   ensure_postgres              exports DATABASE_URL: the given one, the local server, or a
 #                                private cluster in .tools/pg that it installs and starts
 #   ensure_database NAME         creates database NAME there if missing; DATABASE_URL names it
@@ -15,6 +19,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS="$ROOT/.tools"
 VENV="$TOOLS/venv"
 NATS_BIN="$VENV/bin/nats-server"
+# shellcheck disable=SC2034 # for the scripts that source this file
+NATS_SERVER="${CHORUS_NATS_SERVER:-$NATS_BIN}"
 # The oldest nats-server Chorus supports (Debian 12 ships 2.9, which is too old).
 NATS_MIN_MAJOR=2
 NATS_MIN_MINOR=10
@@ -51,13 +57,19 @@ apt_install() {
 }
 
 # free_port: prints a TCP port on 127.0.0.1 that nobody listens on at this moment.
-free_port() {
-  python3 - <<'PY'
-import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()
+free_port() { free_ports 1; }
+
+# free_ports N: prints N distinct TCP ports on 127.0.0.1 that nobody listens on at this
+# moment (all held open until every one is chosen, so none repeats).
+free_ports() {
+  python3 - "$1" <<'PY'
+import socket, sys
+held = []
+for _ in range(int(sys.argv[1])):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    held.append(s)
+print("\n".join(str(s.getsockname()[1]) for s in held))
 PY
 }
 
@@ -75,7 +87,7 @@ nats_version_ok() {
 # pg_bin_dir: the directory holding initdb/pg_ctl of the newest installed Debian PostgreSQL.
 pg_bin_dir() {
   local d
-  d="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)"
+  d="$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n1)"
   [ -n "$d" ] && [ -x "$d/initdb" ] && printf '%s\n' "$d"
 }
 
