@@ -152,7 +152,10 @@ async fn wait_ready_sees_a_200_and_gives_up_on_silence_or_a_dead_process() {
         .await
         .expect_err("nothing answers there");
     assert!(matches!(err, Error::Unready { .. }), "{err}");
-    assert!(err.to_string().contains(&format!("http://{silent}/readyz")), "{err}");
+    assert!(
+        err.to_string().contains(&format!("http://{silent}/readyz")),
+        "{err}"
+    );
 
     // A process that is gone ends the wait at once, long before the time is up.
     let began = Instant::now();
