@@ -111,6 +111,13 @@ impl Worker {
     /// and migrates.
     pub async fn start(spec: Spec, args: &KitArgs) -> Result<Worker, KitError> {
         let name = spec.name;
+        let database = match spec.migrations {
+            Some(migrations) => Some((
+                args.database_url.as_deref().ok_or(KitError::NoDatabase)?,
+                migrations,
+            )),
+            None => None,
+        };
         let nats = async_nats::ConnectOptions::new()
             .name(format!("chorus-{name}"))
             .retry_on_initial_connect()
@@ -128,20 +135,11 @@ impl Worker {
             nats.clone(),
             ready.clone(),
         ));
-        let db = match spec.migrations {
-            Some(migrations) => {
-                let url = args.database_url.as_deref().ok_or(KitError::NoDatabase)?;
-                let pool = db::connect(url, args.db_pool).await?;
-                db::migrate(&pool, name, migrations).await?;
-                Some(pool)
-            }
-            None => None,
-        };
         let (ended_tx, ended) = mpsc::unbounded_channel();
-        Ok(Worker {
+        let mut worker = Worker {
             name,
             nats,
-            db,
+            db: None,
             metrics,
             ready,
             http_addr,
@@ -149,7 +147,14 @@ impl Worker {
             ended_tx,
             ended,
             stop: CancellationToken::new(),
-        })
+        };
+        if let Some((url, migrations)) = database {
+            // On an error the worker is dropped, and its listener with it.
+            let pool = db::connect(url, args.db_pool).await?;
+            db::migrate(&pool, name, migrations).await?;
+            worker.db = Some(pool);
+        }
+        Ok(worker)
     }
 
     /// Where `/metrics`, `/healthz` and `/readyz` are served.
@@ -171,8 +176,9 @@ impl Worker {
 
     /// Subscribes `service`'s endpoints (then `/readyz` answers 200), serves until
     /// `shutdown` resolves or an essential task ends, then drains: `/readyz` answers 503, no
-    /// new request is taken, the ones in flight finish. An essential task's end is the
-    /// error returned.
+    /// new request is taken, the ones in flight finish. Then the HTTP listener and the
+    /// tasks started through a [`Context`] stop. An essential task's end is the error
+    /// returned.
     pub async fn run<S>(
         mut self,
         service: Service<S>,
@@ -205,10 +211,17 @@ impl Worker {
                 _ = &mut stopping => Ok(()),
             }
         };
-        self.stop.cancel();
-        self.http.abort();
         tracing::info!(worker = self.name, "worker stopped");
         served?;
         failure.into_inner().map_or(Ok(()), Err)
+    }
+}
+
+impl Drop for Worker {
+    /// A worker that stops (or never ran) stops its HTTP listener and the tasks started
+    /// through its [`Context`].
+    fn drop(&mut self) {
+        self.stop.cancel();
+        self.http.abort();
     }
 }
