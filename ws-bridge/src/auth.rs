@@ -110,7 +110,8 @@ impl Authenticator {
         Verifier::check_header(token)?;
         let arrived = Instant::now();
         let deadline = arrived + self.settings.wait;
-        while let Some(brought_keys) = self.fetch_since(arrived, deadline).await {
+        let known = || self.current().is_some_and(|v| v.knows(token).unwrap_or(false));
+        while let Some(brought_keys) = self.fetch_since(arrived, deadline, known).await {
             if let Some(v) = self.current().filter(|v| v.knows(token).unwrap_or(false)) {
                 return Ok(v);
             }
@@ -127,11 +128,20 @@ impl Authenticator {
         self.keys.read().expect("keys lock").verifier.clone()
     }
 
-    /// Makes sure a fetch that started at or after `since` has run: waits for the one in
-    /// flight, or starts one once the pacing allows. Returns whether that fetch brought a
-    /// key set, or `None` when `deadline` passes first.
-    async fn fetch_since(&self, since: Instant, deadline: Instant) -> Option<bool> {
+    /// Makes sure a fetch that started at or after `since` has run, unless the fetch in
+    /// flight when the caller arrived already `satisfied` it: waits for that one, or starts
+    /// one once the pacing allows. Returns whether that fetch brought a key set, or `None`
+    /// when `deadline` passes first.
+    async fn fetch_since(
+        &self,
+        since: Instant,
+        deadline: Instant,
+        satisfied: impl Fn() -> bool,
+    ) -> Option<bool> {
         let mut fetches = timeout_at(deadline, self.fetches.lock()).await.ok()?;
+        if satisfied() {
+            return Some(true);
+        }
         if let Some((at, ok)) = fetches.last {
             if ok && at >= since {
                 return Some(true);
@@ -151,7 +161,7 @@ impl Authenticator {
     /// Fetches the key set now (the periodic refresh), paced like every other fetch.
     pub async fn refresh(&self) {
         let now = Instant::now();
-        self.fetch_since(now, now + self.settings.wait).await;
+        self.fetch_since(now, now + self.settings.wait, || false).await;
     }
 
     /// One request for the key set; on success it replaces the cached one. Failures are
