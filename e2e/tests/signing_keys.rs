@@ -7,6 +7,8 @@
 //! rotates them); every JWKS request the bridge makes is seen by a plain NATS subscriber
 //! beside the worker's queue group, so the tests count fetches exactly.
 
+mod common;
+
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use chorus_bridge::{Config, InProcess};
@@ -94,20 +96,8 @@ impl FetchCounter {
 
 /// Signs `name` up and logs in on a guest connection; the access token.
 async fn token_for(http: SocketAddr, name: &str) -> String {
-    let (mut guest, welcome) = Ws::connect(http, "/core/game/v1/real-time/public", &[])
-        .await
-        .unwrap();
-    assert_eq!(welcome["op"], "welcome", "{welcome}");
-    let data = json!({"name": name, "password": "password-123"});
-    let signup = guest
-        .call(json!({"op":"req","id":"s","subject":"svc.accounts.signup","data":data}))
-        .await;
-    assert_eq!(signup["op"], "reply", "{signup}");
-    let login = guest
-        .call(json!({"op":"req","id":"l","subject":"svc.accounts.login","data":data}))
-        .await;
-    assert_eq!(login["op"], "reply", "{login}");
-    login["data"]["access_token"].as_str().unwrap().to_string()
+    let login = common::sign_up_and_log_in(http, name).await;
+    login["access_token"].as_str().unwrap().to_string()
 }
 
 /// The first frame on the private endpoint with `token`.

@@ -8,11 +8,12 @@
 //! Needs the binaries built beside the tests (`cargo build --workspace --bins`; scripts/test
 //! does it). Run with `--nocapture` to see each round's timings.
 
+mod common;
+
 use chorus_testkit::bin::workspace_root;
 use chorus_testkit::client::Ws;
 use chorus_testkit::process::binary;
 use chorus_testkit::{TestDb, nats_server_bin};
-use serde_json::json;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
@@ -118,20 +119,8 @@ async fn round_trip(round: usize, bin_dir: &Path) -> Timing {
 /// What a new user does first, with no retry: as a guest on the public endpoint, sign up and
 /// log in; then open the private endpoint with the access token and be welcomed as that user.
 async fn sign_up_log_in_connect(http: SocketAddr, name: String) {
-    let (mut guest, welcome) = Ws::connect(http, "/core/game/v1/real-time/public", &[])
-        .await
-        .expect("the public endpoint accepts a guest");
-    assert_eq!(welcome["op"], "welcome", "{welcome}");
-    let data = json!({"name": name, "password": "password-123"});
-    let signup = guest
-        .call(json!({"op":"req","id":"s","subject":"svc.accounts.signup","data":data}))
-        .await;
-    assert_eq!(signup["op"], "reply", "sign-up: {signup}");
-    let login = guest
-        .call(json!({"op":"req","id":"l","subject":"svc.accounts.login","data":data}))
-        .await;
-    assert_eq!(login["op"], "reply", "login: {login}");
-    let token = login["data"]["access_token"].as_str().expect("an access token");
+    let login = common::sign_up_and_log_in(http, &name).await;
+    let token = login["access_token"].as_str().expect("an access token");
     let path = format!("/core/game/v1/real-time/private?token={token}");
     let (_user, welcome) = Ws::connect(http, &path, &[])
         .await

@@ -221,6 +221,40 @@ impl NatsServer {
         }
     }
 
+    /// How many subscriptions on exactly `subject` the connections named `client` (e.g.
+    /// `chorus-bridge`) hold, from `/connz?subs=1`.
+    pub async fn subscriptions_of(&self, client: &str, subject: &str) -> usize {
+        let connz = self.monitor_json("/connz?subs=1&limit=1024").await;
+        connz["connections"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|c| c["name"] == client)
+            .flat_map(|c| c["subscriptions_list"].as_array().cloned().unwrap_or_default())
+            .filter(|s| s == subject)
+            .count()
+    }
+
+    /// Waits until the connections named `client` hold exactly `want` subscriptions on
+    /// `subject` (polling the monitor: nothing announces a subscription).
+    ///
+    /// # Panics
+    /// After [`STARTUP_TIMEOUT`] without that count.
+    pub async fn await_subscriptions_of(&self, client: &str, subject: &str, want: usize) {
+        let deadline = Instant::now() + STARTUP_TIMEOUT;
+        loop {
+            let n = self.subscriptions_of(client, subject).await;
+            if n == want {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{client} holds {n} subscriptions on {subject}, want {want}"
+            );
+            tokio::time::sleep(POLL_INTERVAL).await;
+        }
+    }
+
     /// Waits until some client subscribes to exactly `subject` (`/connz?subs=1`): until a
     /// worker started in the background listens there.
     ///

@@ -6,11 +6,10 @@
 
 use chorus_bridge::{Config, InProcess};
 use chorus_protocol::policy::Policy;
-use chorus_testkit::client::{WAIT, Ws};
+use chorus_testkit::client::Ws;
 use chorus_testkit::{NatsServer, Process, TestDb};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
-use std::time::Duration;
 
 /// A nats-server with the accounts worker on it, and a bridge in front.
 pub struct Harness {
@@ -49,14 +48,7 @@ impl Harness {
     /// Signs `name` up and logs in through a guest connection; returns the login reply
     /// (`access_token`, `refresh_token`, `user`, …).
     pub async fn sign_up_and_log_in(&self, name: &str) -> Value {
-        let mut guest = self.ws().await;
-        let data = json!({"name": name, "password": "password-123"});
-        let signup = json!({"op":"req","id":"s","subject":"svc.accounts.signup","data":data});
-        assert_eq!(guest.call(signup).await["op"], "reply");
-        let login = json!({"op":"req","id":"l","subject":"svc.accounts.login","data":data});
-        let reply = guest.call(login).await;
-        assert_eq!(reply["op"], "reply", "{reply}");
-        reply["data"].clone()
+        sign_up_and_log_in(self.http, name).await
     }
 
     /// Another bridge on the same nats-server.
@@ -78,35 +70,36 @@ impl Harness {
         async_nats::connect(self.nats.url()).await.unwrap()
     }
 
-    /// Subscriptions the bridges' NATS connections hold on `subject`, per nats-server.
+    /// Subscriptions the bridges' NATS connections hold on `subject`.
     pub async fn bridge_subscriptions(&self, subject: &str) -> usize {
-        let connz = self.nats.monitor_json("/connz?subs=1").await;
-        connz["connections"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|c| c["name"] == "chorus-bridge")
-            .flat_map(|c| c["subscriptions_list"].as_array().cloned().unwrap_or_default())
-            .filter(|s| s == subject)
-            .count()
+        self.nats.subscriptions_of("chorus-bridge", subject).await
     }
 
-    /// Awaits exactly `want` bridge subscriptions on `subject` (polling nats-server's
-    /// monitor: nothing announces a subscription).
+    /// Awaits exactly `want` bridge subscriptions on `subject`.
     pub async fn await_bridge_subscriptions(&self, subject: &str, want: usize) {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            let n = self.bridge_subscriptions(subject).await;
-            if n == want {
-                return;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "bridges hold {n} subscriptions on {subject}, want {want}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        self.nats
+            .await_subscriptions_of("chorus-bridge", subject, want)
+            .await
     }
+}
+
+/// What a new user does first, on a guest connection to the bridge at `http`: sign up as
+/// `name`, then log in; the login reply's data (`access_token`, `refresh_token`, `user`…).
+pub async fn sign_up_and_log_in(http: SocketAddr, name: &str) -> Value {
+    let (mut guest, welcome) = Ws::connect(http, "/core/game/v1/real-time/public", &[])
+        .await
+        .expect("the public endpoint accepts a guest");
+    assert_eq!(welcome["op"], "welcome", "{welcome}");
+    let data = json!({"name": name, "password": "password-123"});
+    let signup = guest
+        .call(json!({"op":"req","id":"s","subject":"svc.accounts.signup","data":data}))
+        .await;
+    assert_eq!(signup["op"], "reply", "sign-up: {signup}");
+    let login = guest
+        .call(json!({"op":"req","id":"l","subject":"svc.accounts.login","data":data}))
+        .await;
+    assert_eq!(login["op"], "reply", "login: {login}");
+    login["data"].clone()
 }
 
 /// A bridge in-process on `nats_url` with default settings and the default policy. Its NATS

@@ -10,7 +10,6 @@ pub use chorus_testkit::client::{Tcp, WAIT, Ws, http_get};
 use chorus_testkit::{Error, NatsServer};
 use serde_json::json;
 use std::net::SocketAddr;
-use std::time::Duration;
 use tokio::time::timeout;
 
 /// The policy tests run under: the default one plus `test.>` for everybody.
@@ -91,33 +90,16 @@ impl Harness {
             .unwrap_or(0.0)
     }
 
-    /// Subscriptions the bridge's NATS connection holds on `subject`, per nats-server.
+    /// Subscriptions the bridges' NATS connections hold on `subject`.
     pub async fn bridge_subscriptions(&self, subject: &str) -> usize {
-        let connz = self.nats.monitor_json("/connz?subs=1").await;
-        connz["connections"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|c| c["name"] == "chorus-bridge")
-            .flat_map(|c| c["subscriptions_list"].as_array().cloned().unwrap_or_default())
-            .filter(|s| s == subject)
-            .count()
+        self.nats.subscriptions_of("chorus-bridge", subject).await
     }
 
-    /// Awaits `cond` on the bridge's subscriptions on `subject` (polling nats-server's monitor).
+    /// Awaits exactly `want` bridge subscriptions on `subject`.
     pub async fn await_bridge_subscriptions(&self, subject: &str, want: usize) {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            let n = self.bridge_subscriptions(subject).await;
-            if n == want {
-                return;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "bridge holds {n} subscriptions on {subject}, want {want}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        self.nats
+            .await_subscriptions_of("chorus-bridge", subject, want)
+            .await
     }
 
     /// Stops the bridge gracefully and waits for it.
