@@ -34,7 +34,6 @@ impl Harness {
         chorus_accounts::spawn_in_process(worker, test_db.url(), settings)
             .await
             .unwrap();
-        nats.await_subscriptions(16).await;
         let bridge = bridge(&nats.url()).await;
         let harness = Harness {
             http: bridge.http,
