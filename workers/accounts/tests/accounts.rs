@@ -27,7 +27,6 @@ async fn stack(attempts_per_minute: u32) -> Stack {
         .await
         .unwrap();
     let client = async_nats::connect(nats.url()).await.unwrap();
-    nats.await_subscriptions(16).await;
     Stack {
         _nats: nats,
         _db: test_db,
