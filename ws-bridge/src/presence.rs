@@ -1,5 +1,6 @@
 //! Telling the presence worker who is here: `presence.connect.{uid}` when a signed-in
-//! user's connection is welcomed, `presence.disconnect.{uid}` when it ends, and a heartbeat
+//! user's connection is welcomed, `presence.disconnect.{uid}` when any connection ends
+//! (guests' too, so workers can end what a guest's connection started), and a heartbeat
 //! for the whole bridge every `CHORUS_PRESENCE_HEARTBEAT_MS`, so that when a bridge dies
 //! without a word its users go offline once the heartbeats stop.
 
@@ -14,7 +15,7 @@ pub async fn connected(shared: &Shared, conn: &str, identity: &Identity) {
     announce(shared, presence::connect_subject(&identity.id), conn, identity).await
 }
 
-/// Announces that a signed-in user's connection ended.
+/// Announces that a connection ended (a signed-in user's or a guest's).
 pub async fn disconnected(shared: &Shared, conn: &str, identity: &Identity) {
     announce(shared, presence::disconnect_subject(&identity.id), conn, identity).await
 }

@@ -92,14 +92,14 @@ pub(crate) async fn run<Src: Source, Snk: Sink>(
     }
     ctl.end();
     Box::pin(session.leave_all()).await;
-    if private {
-        Box::pin(presence::disconnected(
-            &shared,
-            &session.conn_name,
-            &session.identity,
-        ))
-        .await;
-    }
+    // Every connection's end is told, guests' too: what a connection started (a
+    // matchmaking ticket) ends with it. Only signed-in users are announced online.
+    Box::pin(presence::disconnected(
+        &shared,
+        &session.conn_name,
+        &session.identity,
+    ))
+    .await;
     Box::pin(lifecycle::finish(&shared, opened, source)).await;
 }
 

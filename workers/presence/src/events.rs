@@ -14,6 +14,7 @@ use crate::notify::Notifier;
 use crate::store::{PresenceStore, StoreError, Transition};
 use async_nats::jetstream::consumer::{self, pull};
 use async_nats::jetstream::{self, kv, stream};
+use chorus_protocol::identity::GUEST_ID_PREFIX;
 use chorus_protocol::presence::{self, ConnEvent, ConnRef, Heartbeat};
 use futures_util::StreamExt;
 use std::collections::HashMap;
@@ -150,6 +151,10 @@ async fn on_conn(
     connect: bool,
     e: ConnEvent,
 ) -> Result<(), StoreError> {
+    if e.user.starts_with(GUEST_ID_PREFIX) {
+        // A guest's disconnect is for other workers (matchmaking); guests have no friends.
+        return Ok(());
+    }
     let conn = ConnRef {
         bridge: e.bridge.clone(),
         conn: e.conn.clone(),
