@@ -1,0 +1,238 @@
+// Real parts for chorus.js tests: a private nats-server (JetStream, temp store, a free port),
+// the bridge as a process on a free port with the test policy, and the accounts worker
+// with a fresh Postgres database. Everything started here is killed by stop(), and on exit.
+//
+// Binaries: CHORUS_BIN_DIR (default ../target/debug), nats-server: CHORUS_NATS_SERVER
+// (default ../.tools/venv/bin/nats-server, else PATH). Postgres: DATABASE_URL's server
+// (default postgres://postgres@127.0.0.1:5432/postgres), reached with psql.
+
+import { spawn, execFileSync } from "node:child_process";
+import { once } from "node:events";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import WebSocket from "ws";
+import { connect } from "../chorus.js";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const BIN_DIR = process.env.CHORUS_BIN_DIR || path.join(ROOT, "target/debug");
+const POLICY = path.join(ROOT, "web/test/test-policy.json");
+/** How long a process may take to come up. */
+const STARTUP_MS = 15000;
+
+/** Every child still running, killed if the test process exits early. */
+const children = new Set();
+process.on("exit", () => {
+  for (const c of children) c.kill("SIGKILL");
+});
+
+function natsServerBin() {
+  if (process.env.CHORUS_NATS_SERVER) return process.env.CHORUS_NATS_SERVER;
+  const tools = path.join(ROOT, ".tools/venv/bin/nats-server");
+  return fs.existsSync(tools) ? tools : "nats-server";
+}
+
+/** A port nobody listens on right now. */
+export async function freePort() {
+  const srv = net.createServer();
+  srv.listen(0, "127.0.0.1");
+  await once(srv, "listening");
+  const { port } = srv.address();
+  srv.close();
+  await once(srv, "close");
+  return port;
+}
+
+/** Polls `check` every 20 ms until it returns a value (not a sleep: a condition, with a deadline). */
+async function until(what, check, proc) {
+  const deadline = Date.now() + STARTUP_MS;
+  for (;;) {
+    const v = await check().catch(() => undefined);
+    if (v !== undefined && v !== false) return v;
+    if (proc && proc.exitCode !== null) throw new Error(`${what}: the process exited (${proc.exitCode})\n${proc.logTail()}`);
+    if (Date.now() > deadline) throw new Error(`${what}: not up within ${STARTUP_MS} ms\n${proc?.logTail() ?? ""}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Spawns a process with its output in a log file; `logTail()` quotes the end of it. */
+function run(bin, args, env, logFile) {
+  const log = fs.openSync(logFile, "a");
+  const child = spawn(bin, args, { env: { ...process.env, ...env }, stdio: ["ignore", log, log] });
+  fs.closeSync(log);
+  children.add(child);
+  const exited = once(child, "exit");
+  child.on("exit", () => children.delete(child));
+  child.logTail = () => fs.readFileSync(logFile, "utf8").split("\n").slice(-30).join("\n");
+  child.stop = async (signal = "SIGKILL") => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    await exited;
+  };
+  return child;
+}
+
+async function ready(url) {
+  const res = await fetch(url);
+  return res.ok;
+}
+
+/** A nats-server with JetStream in its own temp dir, on a free port. */
+export async function startNats(dir) {
+  const proc = run(natsServerBin(), ["-a", "127.0.0.1", "-p", "-1", "-js", "-sd", path.join(dir, "js"),
+    "--ports_file_dir", dir], {}, path.join(dir, "nats.log"));
+  const portsFile = path.join(dir, `nats-server_${proc.pid}.ports`);
+  const url = await until("nats-server", async () => {
+    const ports = JSON.parse(fs.readFileSync(portsFile, "utf8"));
+    return ports.nats[0];
+  }, proc);
+  return { url, stop: () => proc.stop() };
+}
+
+/**
+ * The bridge on a free HTTP port with the test policy (`test.>` for everybody), no TCP.
+ * `restart()` starts it again on the same port; `kill(signal)` ends it and waits.
+ */
+export async function startBridge(dir, natsUrl, env = {}) {
+  const port = await freePort();
+  const fullEnv = {
+    CHORUS_NATS_URL: natsUrl,
+    CHORUS_HTTP_ADDR: `127.0.0.1:${port}`,
+    CHORUS_TCP_ADDR: "off",
+    CHORUS_POLICY: POLICY,
+    CHORUS_LOG: "warn",
+    CHORUS_SHUTDOWN_GRACE_MS: "200",
+    ...env,
+  };
+  const bridge = {
+    port,
+    proc: null,
+    /** The WebSocket URL of an endpoint: "public", "private", or "ws" (/v1/ws). */
+    url(endpoint = "public") {
+      const p = endpoint === "ws" ? "/v1/ws" : `/core/game/v1/real-time/${endpoint}`;
+      return `ws://127.0.0.1:${port}${p}`;
+    },
+    async restart() {
+      bridge.proc = run(path.join(BIN_DIR, "chorus-bridge"), [], fullEnv, path.join(dir, "bridge.log"));
+      await until("chorus-bridge", () => ready(`http://127.0.0.1:${port}/readyz`), bridge.proc);
+    },
+    kill: (signal = "SIGKILL") => bridge.proc.stop(signal),
+  };
+  await bridge.restart();
+  return bridge;
+}
+
+/** psql against the admin database of DATABASE_URL's server. */
+function psql(sql) {
+  const admin = (process.env.DATABASE_URL || "postgres://postgres@127.0.0.1:5432/postgres").replace(/\/[^/]*$/, "/postgres");
+  execFileSync("psql", [admin, "-v", "ON_ERROR_STOP=1", "-qc", sql], { stdio: ["ignore", "ignore", "pipe"] });
+  return admin;
+}
+
+/** The accounts worker with a fresh database and a generated signing key, ready. */
+export async function startAccounts(dir, natsUrl, env = {}) {
+  const db = `chorus_web_${process.pid}_${Date.now()}`;
+  const admin = psql(`CREATE DATABASE "${db}"`);
+  const port = await freePort();
+  const proc = run(path.join(BIN_DIR, "chorus-accounts"), [], {
+    CHORUS_NATS_URL: natsUrl,
+    DATABASE_URL: admin.replace(/\/postgres$/, `/${db}`),
+    CHORUS_WORKER_HTTP_ADDR: `127.0.0.1:${port}`,
+    CHORUS_PBKDF2_ITERATIONS: "1000",
+    CHORUS_GENERATE_KEY: "true",
+    CHORUS_SIGNING_KEY_DIR: path.join(dir, "keys"),
+    CHORUS_LOG: "warn",
+    ...env,
+  }, path.join(dir, "accounts.log"));
+  await until("chorus-accounts", () => ready(`http://127.0.0.1:${port}/readyz`), proc);
+  return {
+    async stop() {
+      await proc.stop();
+      psql(`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`);
+    },
+  };
+}
+
+/**
+ * One test file's world: a temp dir, nats-server and the bridge; `client()` connects
+ * chorus.js to it with fast backoff; `stop()` closes clients and kills processes.
+ */
+export async function world({ bridgeEnv = {} } = {}) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "chorus-web-"));
+  const nats = await startNats(dir);
+  const bridge = await startBridge(dir, nats.url, bridgeEnv);
+  const clients = [];
+  const extra = [];
+  return {
+    dir,
+    nats,
+    bridge,
+    /** A chorus.js client on `endpoint` of this bridge; options override the test defaults. */
+    client(options = {}, endpoint = "public") {
+      const c = connect({ url: bridge.url(endpoint), WebSocket, minBackoffMs: 20, maxBackoffMs: 200, ...options });
+      clients.push(c);
+      return c;
+    },
+    async accounts(env) {
+      const a = await startAccounts(dir, nats.url, env);
+      extra.push(a);
+      return a;
+    },
+    async stop() {
+      for (const c of clients) c.close();
+      for (const a of extra) await a.stop();
+      await bridge.kill();
+      await nats.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The detail of the next `type` event on `target` for which `pred(detail)` holds. */
+export function next(target, type, pred = () => true) {
+  return new Promise((resolve) => {
+    const off = target.on(type, (detail) => {
+      if (pred(detail)) {
+        off();
+        resolve(detail);
+      }
+    });
+  });
+}
+
+/** Resolves when `target` is in `state` (now or later). */
+export function inState(target, state) {
+  if (target.state === state) return Promise.resolve();
+  return next(target, "state", (d) => d.state === state);
+}
+
+/** A queue of messages a subscription receives: `await inbox.next()` takes the next one. */
+export function inbox() {
+  const items = [];
+  const waiters = [];
+  return {
+    items,
+    push(data, msg) {
+      const w = waiters.shift();
+      if (w) w({ data, msg });
+      else items.push({ data, msg });
+    },
+    next() {
+      if (items.length) return Promise.resolve(items.shift());
+      return new Promise((r) => waiters.push(r));
+    },
+  };
+}
+
+/** A WebSocket implementation that counts the connections chorus.js opens. */
+export function countingWebSocket() {
+  const counter = { opened: 0 };
+  counter.WebSocket = class extends WebSocket {
+    constructor(...args) {
+      super(...args);
+      counter.opened++;
+    }
+  };
+  return counter;
+}
