@@ -168,11 +168,20 @@ export async function world({ bridgeEnv = {} } = {}) {
     dir,
     nats,
     bridge,
-    /** A chorus.js client on `endpoint` of this bridge; options override the test defaults. */
-    client(options = {}, endpoint = "public") {
-      const c = connect({ url: bridge.url(endpoint), WebSocket, minBackoffMs: 20, maxBackoffMs: 200, ...options });
+    /**
+     * A chorus.js client on `endpoint` of `on` (this world's bridge unless told); options
+     * override the test defaults.
+     */
+    client(options = {}, endpoint = "public", on = bridge) {
+      const c = connect({ url: on.url(endpoint), WebSocket, minBackoffMs: 20, maxBackoffMs: 200, ...options });
       clients.push(c);
       return c;
+    },
+    /** Another bridge on the same NATS (a client there stays up while `bridge` restarts). */
+    async otherBridge(env = {}) {
+      const other = await startBridge(fs.mkdtempSync(path.join(dir, "bridge-")), nats.url, { ...bridgeEnv, ...env });
+      extra.push({ stop: () => other.kill() });
+      return other;
     },
     async accounts(env) {
       const a = await startAccounts(dir, nats.url, env);
