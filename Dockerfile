@@ -49,7 +49,8 @@ ENV CHORUS_HTTP_ADDR=0.0.0.0:8080 \
     CHORUS_TCP_ADDR=0.0.0.0:7070 \
     CHORUS_WORKER_HTTP_ADDR=0.0.0.0:9090 \
     CHORUS_SIGNING_KEY_DIR=/var/lib/chorus/keys \
-    CHORUS_STORE_CATALOG=/usr/share/chorus/store/catalog.json
+    CHORUS_STORE_CATALOG=/usr/share/chorus/store/catalog.json \
+    CHORUS_GAMES_DIR=/usr/share/chorus/games
 WORKDIR /var/lib/chorus
 USER 10001:10001
 EXPOSE 8080 7070 9090

@@ -56,7 +56,10 @@ def all_panels(panels):
 
 
 def dashboard(path, rules_out):
-    dash = json.loads(Path(path).read_text())
+    try:
+        dash = json.loads(Path(path).read_text())
+    except json.JSONDecodeError as e:
+        sys.exit(f"{path}: not JSON: {e}")
     problems, rules, seen = [], [], {}
     for p in all_panels(dash.get("panels", [])):
         pid, title = p.get("id"), p.get("title", "?")
