@@ -105,6 +105,10 @@ pub trait Game: Send + Sync {
     /// What `player` may see of `state` (all of it, unless the game hides some).
     fn view(&self, state: &Value, player: &str) -> Result<Value, RuleError>;
 
+    /// Whether the game hides part of its state (`view` is exported): then the whole
+    /// state must not be broadcast to every member.
+    fn hides(&self) -> bool;
+
     /// Whether the game groups matchmaking tickets itself (`match` is exported).
     fn has_match(&self) -> bool;
 

@@ -237,6 +237,10 @@ impl Game for JsGame {
         })
     }
 
+    fn hides(&self) -> bool {
+        self.has_view
+    }
+
     fn has_match(&self) -> bool {
         self.has_match
     }

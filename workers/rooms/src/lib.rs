@@ -1,0 +1,73 @@
+//! `chorus-rooms`: authoritative game rooms, event-sourced, that survive the death of the
+//! process running them. A room runs a game file (`chorus-games`); each input is a command
+//! the game turns into events, appended to the room's log in JetStream with compare-and-set
+//! on its last sequence; the state is the fold of the events. One replica owns a room (a
+//! lease in KV, renewed); any replica takes calls and forwards them to the owner; when the
+//! owner dies another replica rebuilds the room from its log and goes on. A finished room
+//! goes to Postgres with its log, moves Glicko-2 ratings, and is told on
+//! `evt.rooms.finished`.
+//!
+//! # Layout
+//! - [`service`]: the endpoint table.
+//! - [`create`]: `int.rooms.create`: a new room, its players granted its subjects.
+//! - [`play`]: `svc.rooms.input`, `state`, `leave`, `replay`.
+//! - [`shared`]: [`Rooms`], the shared parts and the table of rooms this replica runs.
+//! - [`routing`]: a call to its room's owner, wherever it runs; takeover; the orphan scan.
+//! - [`call`]: what travels to a room's task (from here, or forwarded) and back.
+//! - [`room`]: one owned room's task: commands, log appends, broadcasts, turn time, finish.
+//! - [`lease`]: owner leases in the `rooms` bucket, compare-and-set.
+//! - [`store`]: the `ROOMS` log stream, the `rooms` bucket, the `EVENTS` stream.
+//! - [`finish`]: a finished room to Postgres and `evt.rooms.finished`; finished rooms' answers.
+//! - [`ratings`]: Glicko-2 ratings in Postgres; `svc.rating.*`, `int.rating.of`.
+//! - [`glicko`]: the Glicko-2 arithmetic.
+//! - [`model`]: room metadata, seats and log entries.
+//! - [`ids`]: random room ids and seeds; token checks.
+//! - [`migrations`]: the Postgres schema.
+//! - [`settings`]: every setting and its default.
+//! - [`error`]: [`RoomsError`] and the wire code of each reason.
+
+pub mod call;
+pub mod create;
+pub mod error;
+pub mod finish;
+pub mod glicko;
+pub mod ids;
+pub mod lease;
+pub mod migrations;
+pub mod model;
+pub mod play;
+pub mod ratings;
+pub mod room;
+pub mod routing;
+pub mod service;
+pub mod settings;
+pub mod shared;
+pub mod store;
+
+pub use error::RoomsError;
+pub use migrations::MIGRATIONS;
+pub use service::service;
+pub use settings::Settings;
+pub use shared::Rooms;
+
+use std::sync::Arc;
+
+/// The worker in this process (for tests): migrates `db_url`, opens the rooms, starts the
+/// orphan scan, and serves until the returned task is aborted. Returns once subscribed.
+pub async fn spawn_in_process(
+    nats: async_nats::Client,
+    db_url: &str,
+    settings: Settings,
+) -> anyhow::Result<(Arc<Rooms>, tokio::task::JoinHandle<()>)> {
+    let pool = chorus_kit::db::connect(db_url, 4).await?;
+    chorus_kit::db::migrate(&pool, "rooms", MIGRATIONS).await?;
+    let rooms = Rooms::open(nats.clone(), pool, settings).await?;
+    let metrics = Arc::new(chorus_kit::metrics::Metrics::new("rooms"));
+    let subscribed = service(rooms.clone()).subscribe(&nats).await?;
+    let scan = tokio::spawn(routing::scan(rooms.clone()));
+    let served = tokio::spawn(async move {
+        let _ = subscribed.serve(metrics, std::future::pending()).await;
+        scan.abort();
+    });
+    Ok((rooms, served))
+}

@@ -1,0 +1,81 @@
+//! What the rooms worker keeps about a room: its [`RoomMeta`] (game, seated players, seed,
+//! whether rated) in the `rooms` bucket, and its log of [`Entry`]s in the `ROOMS` stream.
+//! The state is never stored whole for a turn-based room: it is `init(players, seed)`
+//! folded with the entries' events.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A player in a room, with their seat (0 first).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Seated {
+    /// User id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Seat, in the order the creator gave.
+    pub seat: u32,
+}
+
+/// A room as created: all a replica needs to rebuild it from its log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoomMeta {
+    /// The room id.
+    pub room: String,
+    /// The game id.
+    pub game: String,
+    /// The players in seat order.
+    pub players: Vec<Seated>,
+    /// The seed `init` got.
+    pub seed: u32,
+    /// Whether the result moves ratings.
+    pub rated: bool,
+    /// When it was created, unix ms.
+    pub created_ms: u64,
+    /// Whether it finished and went to Postgres.
+    #[serde(default)]
+    pub finished: bool,
+}
+
+impl RoomMeta {
+    /// Whether `uid` plays here.
+    pub fn is_member(&self, uid: &str) -> bool {
+        self.players.iter().any(|p| p.id == uid)
+    }
+
+    /// The players as the game's `init` takes them.
+    pub fn game_players(&self) -> Vec<chorus_games::Player> {
+        self.players
+            .iter()
+            .map(|p| chorus_games::Player {
+                id: p.id.clone(),
+                name: p.name.clone(),
+            })
+            .collect()
+    }
+}
+
+/// One accepted input (or the worker's own doing: a forfeit) and the events it made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    /// The room's sequence number after this entry (1 for the first).
+    pub seq: u64,
+    /// Who sent the input; `None` for the worker's own entries (timeouts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    /// The input as sent (`None` for the worker's own entries).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<Value>,
+    /// The events the game made of it, in order.
+    pub events: Vec<Value>,
+    /// When it was appended, unix ms (turn time limits count from the last entry).
+    pub ts: u64,
+}
+
+/// Now, in unix milliseconds.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,87 @@
+//! [`Rooms`]: what the rooms worker's handlers and room tasks share (the bus, the store,
+//! Postgres, the games, the settings) and the table of rooms this replica runs.
+
+use crate::call::Call;
+use crate::error::RoomsError;
+use crate::settings::Settings;
+use crate::store::Store;
+use chorus_games::{Game, Library};
+use deadpool_postgres::Pool;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use tokio::sync::mpsc;
+
+/// Everything the rooms worker's handlers and room tasks share.
+pub struct Rooms {
+    /// The bus.
+    pub nats: async_nats::Client,
+    /// The log stream, the bucket, `EVENTS`.
+    pub store: Store,
+    /// Postgres: finished rooms and ratings.
+    pub db: Pool,
+    /// The games, loaded at start.
+    pub games: Library,
+    /// Settings.
+    pub settings: Settings,
+    /// The rooms this replica runs: where their tasks take calls.
+    owned: Mutex<HashMap<String, mpsc::Sender<Call>>>,
+    /// Held while taking a room over, so one replica does not start a room twice.
+    taking: tokio::sync::Mutex<()>,
+}
+
+impl Rooms {
+    /// Opens the stream and the bucket, loads the games.
+    pub async fn open(
+        nats: async_nats::Client,
+        db: Pool,
+        settings: Settings,
+    ) -> Result<Arc<Rooms>, RoomsError> {
+        let store = Store::open(nats.clone(), &settings).await?;
+        let games = Library::load_dir(&settings.games_dir, settings.limits);
+        tracing::info!(games = ?games.ids().collect::<Vec<_>>(), broken = games.errors().len(), "games loaded");
+        Ok(Arc::new(Rooms {
+            nats,
+            store,
+            db,
+            games,
+            settings,
+            owned: Mutex::new(HashMap::new()),
+            taking: tokio::sync::Mutex::new(()),
+        }))
+    }
+
+    /// The game `id`.
+    pub fn game(&self, id: &str) -> Result<Arc<dyn Game>, RoomsError> {
+        self.games.get(id).ok_or(RoomsError::NoSuchGame)
+    }
+
+    pub fn local(&self, rid: &str) -> Option<mpsc::Sender<Call>> {
+        self.owned.lock().expect("not poisoned").get(rid).cloned()
+    }
+
+    /// Whether this replica runs room `rid`.
+    pub fn owns(&self, rid: &str) -> bool {
+        self.local(rid).is_some_and(|tx| !tx.is_closed())
+    }
+
+    /// Room `rid`'s task has ended.
+    pub fn forget(&self, rid: &str) {
+        let mut owned = self.owned.lock().expect("not poisoned");
+        if owned.get(rid).is_some_and(|tx| tx.is_closed()) {
+            owned.remove(rid);
+        }
+    }
+
+    /// Lists room `rid`'s task as running here.
+    pub fn insert(&self, rid: &str, tx: mpsc::Sender<Call>) {
+        self.owned
+            .lock()
+            .expect("not poisoned")
+            .insert(rid.to_string(), tx);
+    }
+
+    /// Takes `self.taking`: one takeover at a time on this replica.
+    pub async fn one_takeover_at_a_time(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.taking.lock().await
+    }
+}

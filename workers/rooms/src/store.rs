@@ -1,0 +1,191 @@
+//! Where rooms live in JetStream: the stream `ROOMS` (file storage) holds each room's log
+//! on `rooms.log.{rid}`, one message per [`Entry`], appended with compare-and-set on the
+//! subject's last sequence (`Nats-Expected-Last-Subject-Sequence`), so two replicas can
+//! never both extend a room; the bucket `rooms` (file storage) holds `meta.{rid}` and the
+//! owners' leases `lease.{rid}`; the stream `EVENTS` (`evt.>`, file storage) carries
+//! `evt.rooms.finished` to other workers, deduplicated by `Nats-Msg-Id`.
+
+use crate::error::RoomsError;
+use crate::model::{Entry, RoomMeta};
+use crate::settings::Settings;
+use async_nats::jetstream::context::PublishErrorKind;
+use async_nats::jetstream::message::PublishMessage;
+use async_nats::jetstream::stream::{self, DirectGetErrorKind, StorageType};
+use async_nats::jetstream::{self, kv};
+use std::time::Duration;
+
+/// The stream of room logs.
+pub const LOG_STREAM: &str = "ROOMS";
+/// The bucket of room metadata and leases.
+pub const BUCKET: &str = "rooms";
+/// The stream of workers' events (shared with the store worker, same config).
+pub const EVENTS_STREAM: &str = "EVENTS";
+/// Where a finished room is told.
+pub const FINISHED: &str = "evt.rooms.finished";
+/// How long `EVENTS` keeps a message, and how long duplicates are recognised.
+const EVENTS_MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
+const EVENTS_DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
+
+/// The subject of room `rid`'s log.
+pub fn log_subject(rid: &str) -> String {
+    format!("rooms.log.{rid}")
+}
+
+/// Why an append failed.
+#[derive(Debug)]
+pub enum AppendError {
+    /// Someone else appended first: this replica no longer owns the room.
+    Lost,
+    /// The bus failed.
+    Bus(String),
+}
+
+/// The opened stream and bucket.
+#[derive(Clone)]
+pub struct Store {
+    /// JetStream.
+    pub js: jetstream::Context,
+    /// The `ROOMS` stream.
+    log: jetstream::stream::Stream,
+    /// The `rooms` bucket.
+    pub kv: kv::Store,
+}
+
+impl Store {
+    /// Creates (or opens) the stream, the bucket and `EVENTS`.
+    pub async fn open(nats: async_nats::Client, settings: &Settings) -> Result<Store, RoomsError> {
+        let js = jetstream::new(nats);
+        let log = js
+            .get_or_create_stream(stream::Config {
+                name: LOG_STREAM.into(),
+                description: Some("Chorus room logs: one message per accepted input".into()),
+                subjects: vec!["rooms.log.*".into()],
+                storage: StorageType::File,
+                num_replicas: settings.replicas,
+                max_age: settings.log_max_age,
+                allow_direct: true,
+                ..Default::default()
+            })
+            .await
+            .map_err(RoomsError::bus)?;
+        let config = kv::Config {
+            bucket: BUCKET.into(),
+            description: "Chorus rooms: metadata and owner leases".into(),
+            history: 1,
+            storage: StorageType::File,
+            num_replicas: settings.replicas,
+            ..Default::default()
+        };
+        let kv = match js.create_key_value(config).await {
+            Ok(kv) => kv,
+            Err(_) => js.get_key_value(BUCKET).await.map_err(RoomsError::bus)?,
+        };
+        js.get_or_create_stream(stream::Config {
+            name: EVENTS_STREAM.into(),
+            subjects: vec!["evt.>".into()],
+            storage: StorageType::File,
+            max_age: EVENTS_MAX_AGE,
+            duplicate_window: EVENTS_DUPLICATE_WINDOW,
+            ..Default::default()
+        })
+        .await
+        .map_err(RoomsError::bus)?;
+        Ok(Store { js, log, kv })
+    }
+
+    /// Records a new room; fails if the id exists.
+    pub async fn create_meta(&self, meta: &RoomMeta) -> Result<(), RoomsError> {
+        let body = serde_json::to_vec(meta).expect("meta serializes");
+        self.kv
+            .create(format!("meta.{}", meta.room), body.into())
+            .await
+            .map(|_| ())
+            .map_err(RoomsError::bus)
+    }
+
+    /// Room `rid`'s metadata, if it exists.
+    pub async fn meta(&self, rid: &str) -> Result<Option<RoomMeta>, RoomsError> {
+        let Some(bytes) = self
+            .kv
+            .get(format!("meta.{rid}"))
+            .await
+            .map_err(RoomsError::bus)?
+        else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&bytes).map(Some).map_err(RoomsError::bus)
+    }
+
+    /// Marks room `meta` finished: it is in Postgres now.
+    pub async fn mark_finished(&self, meta: &RoomMeta) -> Result<(), RoomsError> {
+        let body = serde_json::to_vec(&RoomMeta {
+            finished: true,
+            ..meta.clone()
+        })
+        .expect("serializes");
+        self.kv
+            .put(format!("meta.{}", meta.room), body.into())
+            .await
+            .map(|_| ())
+            .map_err(RoomsError::bus)
+    }
+
+    /// Appends `entry` to `rid`'s log if the log's last message is still `last` (its stream
+    /// sequence; 0: the log is empty). Returns the new message's stream sequence.
+    pub async fn append(&self, rid: &str, last: u64, entry: &Entry) -> Result<u64, AppendError> {
+        let body = serde_json::to_vec(entry).expect("entries serialize");
+        let publish = PublishMessage::build()
+            .payload(body.into())
+            .expected_last_subject_sequence(last);
+        let acked = async {
+            self.js
+                .send_publish(log_subject(rid), publish)
+                .await
+                .map_err(|e| (e.kind(), e.to_string()))?
+                .await
+                .map_err(|e| (e.kind(), e.to_string()))
+        };
+        match acked.await {
+            Ok(ack) => Ok(ack.sequence),
+            Err((PublishErrorKind::WrongLastSequence, _)) => Err(AppendError::Lost),
+            Err((_, e)) => Err(AppendError::Bus(e)),
+        }
+    }
+
+    /// `rid`'s log entries after stream sequence `after`, with their stream sequences.
+    pub async fn read_log(&self, rid: &str, after: u64) -> Result<Vec<(u64, Entry)>, RoomsError> {
+        let subject = log_subject(rid);
+        let mut entries = Vec::new();
+        let mut from = after + 1;
+        loop {
+            match self
+                .log
+                .direct_get_next_for_subject(subject.clone(), Some(from))
+                .await
+            {
+                Ok(msg) => {
+                    let entry: Entry = serde_json::from_slice(&msg.payload).map_err(RoomsError::bus)?;
+                    from = msg.sequence + 1;
+                    entries.push((msg.sequence, entry));
+                }
+                Err(e) if e.kind() == DirectGetErrorKind::NotFound => return Ok(entries),
+                Err(e) => return Err(RoomsError::bus(e)),
+            }
+        }
+    }
+
+    /// Publishes `body` on `evt.rooms.finished` into `EVENTS`, once per room (duplicates
+    /// within the window are dropped by the server).
+    pub async fn publish_finished(&self, rid: &str, body: &serde_json::Value) -> Result<(), RoomsError> {
+        let publish = PublishMessage::build()
+            .payload(serde_json::to_vec(body).expect("serializes").into())
+            .message_id(format!("rooms-finished-{rid}"));
+        self.js
+            .send_publish(FINISHED, publish)
+            .await
+            .map_err(RoomsError::bus)?
+            .await
+            .map_err(RoomsError::bus)?;
+        Ok(())
+    }
+}
