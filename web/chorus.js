@@ -173,11 +173,11 @@ export class Chorus extends EventTarget {
   /** Bumped on every new socket and on close(): async steps of an older one stop. */
   #gen = 0;
   #nextId = 1;
-  /** id → {resolve, reject, timer, kind}: requests, acked pubs, sub acks, auth frames. */
+  /** id → {resolve?, reject?, timer?}: requests, acked pubs, sub acks, auth frames, unsubs. */
   #pending = new Map();
   /** pattern (as given, maybe with {self}) → Sub. */
   #subs = new Map();
-  /** Frames waiting for a connection: {frame, resolve?, reject, timer?}. */
+  /** Sends waiting for a connection, bounded by sendBufferLimit: {send(), reject(err), timer?}. */
   #buffer = [];
   /** Raw msg frames to skip: copies sent once per overlapping subscription. */
   #dupes = new Map();
@@ -331,7 +331,7 @@ export class Chorus extends EventTarget {
     ws.onmessage = (e) => this.#onFrame(e.data);
     ws.onclose = (e) => this.#lost(e.code, e.reason);
     ws.onerror = () => {}; // a close event follows with the code
-    this.#connectTimer = setTimeout(() => this.#lost(4001, "no welcome in time"), this.#o.connectTimeoutMs);
+    this.#connectTimer = setTimeout(() => this.#lost(1006, "no welcome in time"), this.#o.connectTimeoutMs);
   }
 
   /** The socket is gone (closed by the bridge, the network, or a local deadline). */
@@ -388,6 +388,7 @@ export class Chorus extends EventTarget {
     this.#ws = null;
     for (const t of [this.#connectTimer, this.#refreshTimer, this.#pongTimer]) clearTimeout(t);
     clearInterval(this.#pingTimer);
+    this.#pongTimer = null;
     this.#dupes.clear();
     if (!ws) return;
     ws.onopen = ws.onmessage = ws.onclose = null;
@@ -419,6 +420,7 @@ export class Chorus extends EventTarget {
     }
     this.#lastSeen = Date.now();
     clearTimeout(this.#pongTimer);
+    this.#pongTimer = null;
     switch (f.op) {
       case "welcome":
         return this.#onWelcome(f);
@@ -496,10 +498,10 @@ export class Chorus extends EventTarget {
     }
   }
 
+  /** Pings a quiet link; no answer (no frame at all) within pongTimeoutMs: it is dead. */
   #keepalive() {
-    if (Date.now() - this.#lastSeen < this.#o.pingIntervalMs) return;
+    if (this.#pongTimer || Date.now() - this.#lastSeen < this.#o.pingIntervalMs / 2) return;
     this.#sendRaw({ op: "ping", id: "keepalive" });
-    clearTimeout(this.#pongTimer);
     this.#pongTimer = setTimeout(() => this.#lost(4001, "no_pong"), this.#o.pongTimeoutMs);
   }
 

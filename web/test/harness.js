@@ -118,6 +118,8 @@ export async function startBridge(dir, natsUrl, env = {}) {
       await until("chorus-bridge", () => ready(`http://127.0.0.1:${port}/readyz`), bridge.proc);
     },
     kill: (signal = "SIGKILL") => bridge.proc.stop(signal),
+    /** Freezes (SIGSTOP) or thaws (SIGCONT) the process: a peer that stops answering. */
+    freeze: (frozen) => bridge.proc.kill(frozen ? "SIGSTOP" : "SIGCONT"),
   };
   await bridge.restart();
   return bridge;

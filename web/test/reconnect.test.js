@@ -157,3 +157,23 @@ test("offline drops the socket and waits; online reconnects at once", T, async (
     delete globalThis.removeEventListener;
   }
 });
+
+test("a bridge that stops answering is noticed by ping (no_pong), and left for a new connection", T, async () => {
+  const c = w.client({ pingIntervalMs: 200, pongTimeoutMs: 300, connectTimeoutMs: 500 });
+  await c.ready();
+  const first = c.conn;
+  const closed = next(c, "close");
+  w.bridge.freeze(true);
+  try {
+    assert.deepEqual(await closed, { code: 4001, reason: "no_pong", reconnect: true });
+    assert.equal(c.state, "connecting");
+    // Attempts meanwhile reach a socket nobody serves: they give up at the connect timeout.
+    const timedOut = await next(c, "close");
+    assert.deepEqual(timedOut, { code: 1006, reason: "no welcome in time", reconnect: true });
+  } finally {
+    w.bridge.freeze(false);
+  }
+  await inState(c, "connected");
+  assert.notEqual(c.conn, first);
+  c.close();
+});
