@@ -4,7 +4,9 @@
 //!
 //! # Layout
 //! - [`config_file`]: the optional `CHORUS_CONFIG` file, copied into the environment.
-//! - [`logging`]: the log filter (secret-bearing libraries held at `info`) and output.
+//! - [`logging`]: the log filter (secret-bearing libraries held at `info`).
+//! - [`telemetry`]: logs on stderr, and spans exported over OTLP when configured; W3C
+//!   `traceparent` in and out.
 //! - [`shutdown`]: the signal every binary stops on.
 //! - [`token`]: verifying ES256 access tokens against a JWKS.
 //! - [`clock`]: Unix seconds, as tokens and grants count time.
@@ -13,4 +15,5 @@ pub mod clock;
 pub mod config_file;
 pub mod logging;
 pub mod shutdown;
+pub mod telemetry;
 pub mod token;

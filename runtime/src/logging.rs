@@ -1,5 +1,5 @@
-//! Logging for every binary: a `tracing` filter from `CHORUS_LOG`, text or JSON lines on
-//! stderr, and the libraries whose verbose lines would carry secrets held at `info`.
+//! The log filter of every binary, from `CHORUS_LOG`, with the libraries whose verbose
+//! lines would carry secrets held at `info`. (Output is set up by `telemetry`.)
 
 use tracing_subscriber::EnvFilter;
 
@@ -13,6 +13,7 @@ pub const QUIET_LIBRARIES: &[&str] = &[
     "tokio_tungstenite",
     "hyper",
     "h2",
+    "reqwest",
 ];
 
 /// The filter `spec` (falling back to `info`), with [`QUIET_LIBRARIES`] held at `info`.
@@ -22,19 +23,6 @@ pub fn log_filter(spec: &str) -> EnvFilter {
         filter = filter.add_directive(format!("{library}=info").parse().expect("a valid directive"));
     }
     filter
-}
-
-/// Logs to stderr with `filter` (see [`log_filter`]), as text or JSON.
-pub fn init_logging(filter: &str, format: &str) {
-    let filter = log_filter(filter);
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if format == "json" {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
 }
 
 #[cfg(test)]

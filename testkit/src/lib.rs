@@ -23,6 +23,8 @@
 //! * [`nats`]: [`NatsServer`], one private nats-server process: start, restart on the same
 //!   ports and store, stop, read its monitoring endpoints; killed and cleaned up on drop.
 //! * [`client`]: [`Ws`](client::Ws) and [`Tcp`](client::Tcp), clients of the wire contract.
+//! * [`otlp`]: [`OtlpReceiver`](otlp::OtlpReceiver), a collector that keeps the spans
+//!   binaries export, to check traces across processes.
 //! * [`bin`]: [`nats_server_bin`], which nats-server binary to run (and refusing a too-old one).
 //! * [`http`]: the few lines of HTTP/1.0 that reading a monitoring endpoint needs, and
 //!   [`wait_ready`](http::wait_ready), the one wait for a component's `/readyz`.
@@ -38,6 +40,7 @@ pub mod client;
 pub mod error;
 pub mod http;
 pub mod nats;
+pub mod otlp;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod process;

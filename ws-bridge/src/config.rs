@@ -42,6 +42,11 @@ pub struct Config {
     #[arg(long, env = "CHORUS_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
 
+    /// OpenTelemetry collector (OTLP/HTTP, e.g. `http://collector:4318`) to export spans
+    /// to; none are made when unset.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
+
     /// Most client connections at once; the next one is closed `server_full`.
     #[arg(long, env = "CHORUS_MAX_CONNECTIONS", default_value_t = 10_000)]
     pub max_connections: usize,

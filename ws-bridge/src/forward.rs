@@ -5,7 +5,6 @@
 
 use crate::outbound::Outbox;
 use crate::shared::Shared;
-use crate::trace;
 use async_nats::HeaderMap;
 use async_nats::client::{PublishErrorKind, RequestErrorKind};
 use bytes::Bytes;
@@ -15,19 +14,20 @@ use serde_json::value::RawValue;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::OwnedSemaphorePermit;
+use tracing::Instrument;
 
 /// Longest worker error message passed on to a client, in bytes.
 const MAX_ERROR_MESSAGE: usize = 512;
 
-/// The headers on everything a connection forwards: its identity and connection, and a
-/// `traceparent` continuing the client's trace or starting one.
-pub(crate) fn headers(identity: &Identity, conn_name: &str, traceparent: Option<&str>) -> HeaderMap {
+/// The headers on everything a connection forwards: its identity and connection, and the
+/// `traceparent` of the bridge's hop (see `trace::hop`).
+pub(crate) fn headers(identity: &Identity, conn_name: &str, traceparent: &str) -> HeaderMap {
     let mut h = HeaderMap::new();
     h.insert(headers::USER, identity.id.as_str());
     h.insert(headers::NAME, identity.name.as_str());
     h.insert(headers::NS, identity.ns.as_str());
     h.insert(headers::CONN, conn_name);
-    h.insert(headers::TRACEPARENT, trace::traceparent(traceparent).as_str());
+    h.insert(headers::TRACEPARENT, traceparent);
     h
 }
 
@@ -75,11 +75,14 @@ pub(crate) struct Request {
     pub timeout: Duration,
     /// The session's in-flight slot, held until the reply comes.
     pub permit: OwnedSemaphorePermit,
+    /// The bridge's hop in the request's trace, open until the reply comes.
+    pub span: tracing::Span,
 }
 
 /// Sends `request` in a task of its own.
 pub(crate) fn request(shared: Arc<Shared>, outbox: Outbox, request: Request) {
-    tokio::spawn(async move {
+    let span = request.span.clone();
+    let task = async move {
         let Request {
             id,
             subject,
@@ -87,6 +90,7 @@ pub(crate) fn request(shared: Arc<Shared>, outbox: Outbox, request: Request) {
             payload,
             timeout,
             permit,
+            span: _,
         } = request;
         let nats_request = async_nats::Request::new()
             .headers(headers)
@@ -115,7 +119,8 @@ pub(crate) fn request(shared: Arc<Shared>, outbox: Outbox, request: Request) {
         let data = RawValue::from_string(payload_json(&reply.payload).into_owned())
             .expect("payload_json is valid JSON");
         outbox.send("reply", ServerFrame::Reply { id: &id, data: &data }.encode());
-    });
+    };
+    tokio::spawn(task.instrument(span));
 }
 
 /// The longest prefix of `s` within `max` bytes that ends on a character boundary.

@@ -15,6 +15,7 @@ use crate::outbound::Outbox;
 use crate::presence;
 use crate::rights::Rights;
 use crate::shared::Shared;
+use crate::trace;
 use crate::transport::{Inbound, Sink, Source};
 use bytes::Bytes;
 use chorus_protocol::frame::{ClientFrame, ServerFrame};
@@ -27,6 +28,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
 use tokio::time::{Instant, sleep_until};
+use tracing::Instrument;
 
 /// Runs a welcomed client to its end; `first_frame` is one it sent before `welcome`.
 pub(crate) async fn run<Src: Source, Snk: Sink>(
@@ -220,8 +222,12 @@ impl Session {
                 if !self.allowed(Action::Pub, &subject) {
                     return self.err(id, ErrorCode::Forbidden, "not allowed to publish on that subject");
                 }
-                let headers = forward::headers(&self.identity, &self.conn_name, traceparent.as_deref());
-                forward::publish(&self.shared, &self.outbox, id, &subject, headers, payload(data)).await
+                let (span, traceparent) = trace::hop("pub", &subject, traceparent.as_deref());
+                let headers = forward::headers(&self.identity, &self.conn_name, &traceparent);
+                let payload = payload(data);
+                forward::publish(&self.shared, &self.outbox, id, &subject, headers, payload)
+                    .instrument(span)
+                    .await
             }
             ClientFrame::Req {
                 id,
@@ -247,8 +253,10 @@ impl Session {
                 let timeout_ms = timeout_ms
                     .unwrap_or(config.req_timeout_ms)
                     .clamp(1, config.max_req_timeout_ms);
+                let (span, traceparent) = trace::hop("req", &subject, traceparent.as_deref());
                 let request = forward::Request {
-                    headers: forward::headers(&self.identity, &self.conn_name, traceparent.as_deref()),
+                    headers: forward::headers(&self.identity, &self.conn_name, &traceparent),
+                    span,
                     payload: payload(data),
                     timeout: Duration::from_millis(timeout_ms),
                     permit,

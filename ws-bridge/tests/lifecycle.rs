@@ -152,8 +152,15 @@ async fn sigterm_closes_clients_with_going_away_and_the_binary_exits() {
     assert!(exit.success(), "{exit:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn no_log_line_carries_a_payload_or_a_token() {
+/// A marker sent as a payload in [`logged_session`].
+const PAYLOAD_MARKER: &str = "payload-marker-7f3c91";
+/// A marker inside the tokens sent in [`logged_session`].
+const TOKEN_MARKER: &str = "secret-token-marker";
+
+/// Everything the bridge binary logged at `debug`, in `format`, through a session that
+/// sends payloads and tokens every way a client can: a refused token in the URL and in an
+/// `auth` frame, a publish, a request nobody serves, a malformed and an oversize frame.
+async fn logged_session(format: &str) -> String {
     let nats = chorus_testkit::NatsServer::start().await;
     let policy = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(policy.path(), common::TEST_POLICY).unwrap();
@@ -162,13 +169,14 @@ async fn no_log_line_carries_a_payload_or_a_token() {
         &nats.url(),
         &[
             ("CHORUS_LOG", "debug"),
+            ("CHORUS_LOG_FORMAT", format),
             ("CHORUS_POLICY", policy_path),
             ("CHORUS_MAX_FRAME_BYTES", "4096"),
         ],
     )
     .await;
-    let marker = "payload-marker-7f3c91";
-    let token = "eyJhbGciOiJFUzI1NiJ9.secret-token-marker.c2ln";
+    let marker = PAYLOAD_MARKER;
+    let token = format!("eyJhbGciOiJFUzI1NiJ9.{TOKEN_MARKER}.c2ln");
     let mut ws = Ws::connect_raw(bridge.http, &format!("/v1/ws?token={token}")).await;
     assert_eq!(ws.closed().await.code, 4500);
     let mut tcp = Tcp::connect(bridge.tcp).await;
@@ -198,11 +206,32 @@ async fn no_log_line_carries_a_payload_or_a_token() {
         log.contains("chorus-bridge listening"),
         "the log was captured:\n{log}"
     );
-    assert!(!log.contains(marker), "a payload reached the log:\n{log}");
-    assert!(
-        !log.contains("secret-token-marker"),
-        "a token reached the log:\n{log}"
-    );
+    log
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_log_line_carries_a_payload_or_a_token() {
+    let log = logged_session("text").await;
+    assert!(!log.contains(PAYLOAD_MARKER), "a payload reached the log:\n{log}");
+    assert!(!log.contains(TOKEN_MARKER), "a token reached the log:\n{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_are_one_object_a_line_and_carry_no_payload() {
+    let log = logged_session("json").await;
+    let mut lines = 0;
+    for line in log.lines() {
+        let entry: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
+        assert!(
+            entry["level"].is_string() && entry["fields"].is_object(),
+            "{line}"
+        );
+        lines += 1;
+    }
+    assert!(lines > 3, "{log}");
+    assert!(!log.contains(PAYLOAD_MARKER), "a payload reached the log:\n{log}");
+    assert!(!log.contains(TOKEN_MARKER), "a token reached the log:\n{log}");
 }
 
 #[test]

@@ -31,4 +31,9 @@ pub struct KitArgs {
     /// Log format: `text` or `json`.
     #[arg(long, env = "CHORUS_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
+
+    /// OpenTelemetry collector (OTLP/HTTP, e.g. `http://collector:4318`) to export spans
+    /// to; none are made when unset.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
 }

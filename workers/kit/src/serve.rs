@@ -11,12 +11,14 @@ use crate::metrics::Metrics;
 use crate::request::Request;
 use async_nats::{Client, HeaderMap, Message};
 use chorus_protocol::headers;
+use chorus_runtime::telemetry;
 use futures_util::StreamExt;
 use futures_util::stream::{BoxStream, SelectAll};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::Semaphore;
+use tracing::Instrument;
 
 /// A service whose subscriptions the NATS server holds: requests sent from now on reach
 /// it (they wait in the subscriptions until [`Subscribed::serve`] takes them).
@@ -103,12 +105,22 @@ async fn handle(nats: Client, metrics: &Metrics, endpoint: Endpoint, msg: Messag
             .and_then(|h| h.get(headers::TRACEPARENT))
             .map(|v| v.as_str().to_string()),
     };
-    let result = (endpoint.run)(request, msg.payload).await;
+    let method = endpoint.label.as_str();
+    // A span of the caller's trace, only when spans are exported (no cost otherwise).
+    let span = if telemetry::exporting() {
+        tracing::info_span!("request", method, code = tracing::field::Empty)
+    } else {
+        tracing::Span::none()
+    };
+    telemetry::continue_trace(&span, request.traceparent.as_deref());
+    let result = (endpoint.run)(request, msg.payload)
+        .instrument(span.clone())
+        .await;
     let code = match &result {
         Ok(_) => "ok",
         Err(e) => e.code.as_str(),
     };
-    let method = endpoint.label.as_str();
+    span.record("code", code);
     metrics.request(method, code, started.elapsed().as_secs_f64());
     let Some(reply) = msg.reply else { return };
     let sent = match result {

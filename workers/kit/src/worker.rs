@@ -64,12 +64,22 @@ where
     S: Clone + Send + Sync + 'static,
     F: FnOnce(A, Context) -> Fut,
     Fut: Future<Output = Result<Service<S>, E>>,
-    E: From<KitError> + From<chorus_runtime::config_file::ConfigFileError> + From<std::io::Error>,
+    E: From<KitError>
+        + From<chorus_runtime::config_file::ConfigFileError>
+        + From<chorus_runtime::telemetry::TelemetryError>
+        + From<std::io::Error>,
 {
     chorus_runtime::config_file::load_config_file()?;
     let args = A::parse();
     let kit = args.kit().clone();
-    chorus_runtime::logging::init_logging(&kit.log, &kit.log_format);
+    let service = format!("chorus-{}", spec.name);
+    // Held until the worker ends, so the last spans are exported.
+    let _telemetry = chorus_runtime::telemetry::Telemetry::init(
+        &service,
+        &kit.log,
+        &kit.log_format,
+        kit.otlp_endpoint.as_deref(),
+    )?;
     tokio::runtime::Runtime::new()?.block_on(async move {
         let worker = Worker::start(spec, &kit).await?;
         let service = setup(args, worker.context()).await?;

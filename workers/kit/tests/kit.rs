@@ -179,6 +179,7 @@ async fn started() -> (NatsServer, Worker) {
         http_addr: "127.0.0.1:0".parse().unwrap(),
         log: "info".into(),
         log_format: "text".into(),
+        otlp_endpoint: None,
     };
     let worker = Worker::start(Spec::new("calc"), &args).await.unwrap();
     (server, worker)

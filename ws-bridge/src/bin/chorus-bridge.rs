@@ -5,8 +5,8 @@ use anyhow::Context;
 use chorus_bridge::{Config, Listeners};
 use chorus_protocol::policy::Policy;
 use chorus_runtime::config_file::load_config_file;
-use chorus_runtime::logging::init_logging;
 use chorus_runtime::shutdown::shutdown_signal;
+use chorus_runtime::telemetry::Telemetry;
 use clap::Parser;
 use tokio::net::TcpListener;
 
@@ -14,7 +14,13 @@ fn main() -> anyhow::Result<()> {
     // Before the runtime starts threads: this may set environment variables.
     load_config_file()?;
     let config = Config::parse();
-    init_logging(&config.log, &config.log_format);
+    // Held until the bridge ends, so the last spans are exported.
+    let _telemetry = Telemetry::init(
+        "chorus-bridge",
+        &config.log,
+        &config.log_format,
+        config.otlp_endpoint.as_deref(),
+    )?;
     tokio::runtime::Runtime::new()?.block_on(run(config))
 }
 
