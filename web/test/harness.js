@@ -132,25 +132,33 @@ function psql(sql) {
   return admin;
 }
 
+/** A worker binary (`chorus-{name}`) on NATS, its /readyz answering. */
+export async function startWorker(dir, name, natsUrl, env = {}) {
+  const port = await freePort();
+  const proc = run(path.join(BIN_DIR, `chorus-${name}`), [], {
+    CHORUS_NATS_URL: natsUrl,
+    CHORUS_WORKER_HTTP_ADDR: `127.0.0.1:${port}`,
+    CHORUS_LOG: "warn",
+    ...env,
+  }, path.join(dir, `${name}.log`));
+  await until(`chorus-${name}`, () => ready(`http://127.0.0.1:${port}/readyz`), proc);
+  return { stop: () => proc.stop() };
+}
+
 /** The accounts worker with a fresh database and a generated signing key, ready. */
 export async function startAccounts(dir, natsUrl, env = {}) {
   const db = `chorus_web_${process.pid}_${Date.now()}`;
   const admin = psql(`CREATE DATABASE "${db}"`);
-  const port = await freePort();
-  const proc = run(path.join(BIN_DIR, "chorus-accounts"), [], {
-    CHORUS_NATS_URL: natsUrl,
+  const worker = await startWorker(dir, "accounts", natsUrl, {
     DATABASE_URL: admin.replace(/\/postgres$/, `/${db}`),
-    CHORUS_WORKER_HTTP_ADDR: `127.0.0.1:${port}`,
     CHORUS_PBKDF2_ITERATIONS: "1000",
     CHORUS_GENERATE_KEY: "true",
     CHORUS_SIGNING_KEY_DIR: path.join(dir, "keys"),
-    CHORUS_LOG: "warn",
     ...env,
-  }, path.join(dir, "accounts.log"));
-  await until("chorus-accounts", () => ready(`http://127.0.0.1:${port}/readyz`), proc);
+  });
   return {
     async stop() {
-      await proc.stop();
+      await worker.stop();
       psql(`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`);
     },
   };
@@ -190,6 +198,11 @@ export async function world({ bridgeEnv = {} } = {}) {
       extra.push(a);
       return a;
     },
+    async worker(name, env) {
+      const wk = await startWorker(dir, name, nats.url, env);
+      extra.push(wk);
+      return wk;
+    },
     async stop() {
       for (const c of clients) c.close();
       for (const a of extra) await a.stop();
@@ -198,6 +211,25 @@ export async function world({ bridgeEnv = {} } = {}) {
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Signs a new user up and logs in through `guest`'s helpers. `getToken` gives the login's
+ * access token first, then refreshes (rotating the refresh token); `calls` logs its calls.
+ */
+export async function signUp(guest, name, password = "correct-horse-battery") {
+  await guest.accounts.signup(name, password);
+  const login = await guest.accounts.login(name, password);
+  let refresh = login.refresh_token;
+  const calls = [];
+  async function getToken() {
+    calls.push(Date.now());
+    if (calls.length === 1) return login.access_token;
+    const pair = await guest.accounts.refresh(refresh);
+    refresh = pair.refresh_token;
+    return pair.access_token;
+  }
+  return { login, calls, getToken };
 }
 
 /** The detail of the next `type` event on `target` for which `pred(detail)` holds. */

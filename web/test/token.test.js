@@ -4,7 +4,7 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { world, next } from "./harness.js";
+import { world, next, signUp } from "./harness.js";
 import { tokenExpiry } from "../chorus.js";
 
 const T = { timeout: 30000 };
@@ -19,21 +19,7 @@ before(async () => {
 });
 after(() => w?.stop());
 
-/** Signs a new user up and logs in (through the helpers); a getToken that refreshes. */
-async function session(name) {
-  await guest.accounts.signup(name, PASSWORD);
-  const login = await guest.accounts.login(name, PASSWORD);
-  let refresh = login.refresh_token;
-  const calls = [];
-  async function getToken() {
-    calls.push(Date.now());
-    if (calls.length === 1) return login.access_token;
-    const pair = await guest.accounts.refresh(refresh);
-    refresh = pair.refresh_token;
-    return pair.access_token;
-  }
-  return { login, calls, getToken };
-}
+const session = (name) => signUp(guest, name, PASSWORD);
 
 test("getToken is called before expiry and the token goes in an auth frame, no reconnect", T, async () => {
   const s = await session("ann_refresh");
