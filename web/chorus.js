@@ -340,18 +340,18 @@ export class Chorus extends EventTarget {
     this.#dropSocket(1000, reason);
     const info = closeInfo(code);
     reason = reason || info.reason;
-    let reconnect = info.reconnect;
-    if (code === 4500 && this.#o.getToken && !this.#authRetried) {
-      // A refused token: one fresh one from getToken, then one more try.
+    // A refused token: one fresh one from getToken, and one more try at once.
+    const retryToken = code === 4500 && Boolean(this.#o.getToken) && !this.#authRetried;
+    if (retryToken) {
       this.#authRetried = true;
       this.#needToken = true;
-      reconnect = true;
     }
+    const reconnect = info.reconnect || retryToken;
     this.#failInFlight(reason);
     if (!reconnect) return this.#stop({ code, reason, reconnect });
     this.#emit("close", { code, reason, reconnect });
     this.#setState("connecting");
-    this.#retryLater();
+    this.#retryLater(retryToken ? 0 : undefined);
   }
 
   /** Stops for good: fails what waits, tells ready() waiters why (the close's reason as code). */
@@ -373,10 +373,8 @@ export class Chorus extends EventTarget {
     for (const w of waiters) w.reject(err);
   }
 
-  #retryLater() {
-    const delay = this.#needToken && this.#authRetried && this.#attempt === 0
-      ? 0
-      : backoff(this.#attempt, this.#o.minBackoffMs, this.#o.maxBackoffMs);
+  /** The next attempt, after `delay` or the backoff of the attempts so far. */
+  #retryLater(delay = backoff(this.#attempt, this.#o.minBackoffMs, this.#o.maxBackoffMs)) {
     this.#attempt++;
     clearTimeout(this.#retryTimer);
     this.#retryTimer = setTimeout(() => this.#connectNow(), delay);
@@ -416,8 +414,9 @@ export class Chorus extends EventTarget {
     try {
       f = JSON.parse(typeof raw === "string" ? raw : new TextDecoder().decode(raw));
     } catch {
-      return;
+      return; // not JSON: nothing the contract sends
     }
+    if (typeof f !== "object" || f === null) return;
     this.#lastSeen = Date.now();
     clearTimeout(this.#pongTimer);
     this.#pongTimer = null;
@@ -490,6 +489,7 @@ export class Chorus extends EventTarget {
         else this.#dupes.set(raw, skip - 1);
         return;
       }
+      if (this.#dupes.size > 1000) this.#dupes.clear(); // copies that never came (an unsub between)
       this.#dupes.set(raw, copies - 1);
     }
     const msg = { subject: f.subject, from: f.from ?? null };
