@@ -4,7 +4,7 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { world, next, signUp } from "./harness.js";
+import { world, next, signUp, countingWebSocket } from "./harness.js";
 import { tokenExpiry } from "../chorus.js";
 
 const T = { timeout: 30000 };
@@ -62,6 +62,28 @@ test("a refused token is replaced once from getToken, and that connection is wel
   assert.equal(asked, 2);
   assert.equal(c.user.name, "bob_retry");
   c.close();
+});
+
+test("a getToken that throws is retried with backoff; one that gives nothing ends the session", T, async () => {
+  const s = await session("dan_flaky");
+  let asked = 0;
+  const flaky = w.client({
+    getToken: async () => {
+      if (++asked === 1) throw new Error("network down");
+      return s.getToken();
+    },
+  }, "private");
+  const reported = next(flaky, "error");
+  await flaky.ready();
+  assert.match((await reported).message, /network down/);
+  assert.equal(flaky.user.name, "dan_flaky");
+  flaky.close();
+
+  const counter = countingWebSocket();
+  const loggedOut = w.client({ getToken: async () => null, WebSocket: counter.WebSocket }, "private");
+  await assert.rejects(loggedOut.ready(), { code: "unauthorized" });
+  assert.equal(loggedOut.state, "disconnected");
+  assert.equal(counter.opened, 0);
 });
 
 test("the helpers reach the accounts worker's methods; errors keep their codes", T, async () => {
