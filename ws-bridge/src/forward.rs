@@ -96,8 +96,12 @@ pub(crate) fn request(shared: Arc<Shared>, outbox: Outbox, request: Request) {
             .headers(headers)
             .payload(payload)
             .timeout(Some(timeout));
+        let started = std::time::Instant::now();
+        // Which worker answered, for the latency metric: only subjects someone serves.
+        let worker = subject.split('.').nth(1).unwrap_or("none").to_string();
         let result = shared.nats.send_request(subject, nats_request).await;
         drop(permit);
+        let elapsed = started.elapsed().as_secs_f64();
         let reply = match result {
             Ok(reply) => reply,
             Err(e) => {
@@ -108,14 +112,17 @@ pub(crate) fn request(shared: Arc<Shared>, outbox: Outbox, request: Request) {
                     RequestErrorKind::InvalidSubject => (ErrorCode::BadRequest, "invalid subject"),
                     RequestErrorKind::Other => (ErrorCode::Unavailable, "the bus is unavailable"),
                 };
+                shared.metrics.request(None, code.as_str(), elapsed);
                 return outbox.send_err(Some(&id), code, message);
             }
         };
         if let Some(code) = reply.headers.as_ref().and_then(|h| h.get(headers::ERROR)) {
             let code = ErrorCode::from_header(code.as_str());
+            shared.metrics.request(Some(&worker), code.as_str(), elapsed);
             let message = String::from_utf8_lossy(&reply.payload);
             return outbox.send_err(Some(&id), code, truncate(&message, MAX_ERROR_MESSAGE));
         }
+        shared.metrics.request(Some(&worker), "ok", elapsed);
         let data = RawValue::from_string(payload_json(&reply.payload).into_owned())
             .expect("payload_json is valid JSON");
         outbox.send("reply", ServerFrame::Reply { id: &id, data: &data }.encode());

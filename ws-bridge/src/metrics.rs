@@ -6,9 +6,13 @@ use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 type Labels = [(&'static str, &'static str); 1];
+
+/// `worker` (the subject's second token, or `none` when nobody answered) and `result`.
+type RequestLabels = [(&'static str, String); 2];
 
 /// Every client op, for per-op counters.
 const IN_OPS: [&str; 7] = ["auth", "sub", "unsub", "pub", "req", "ping", "invalid"];
@@ -37,6 +41,8 @@ pub struct Metrics {
     pub nats_messages: Counter,
     /// 1 while connected to NATS.
     pub nats_connected: Gauge,
+    /// Client requests through NATS: time to the reply, by worker and result.
+    requests: Family<RequestLabels, Histogram>,
 }
 
 impl Metrics {
@@ -55,6 +61,7 @@ impl Metrics {
             queued_frames_max: Gauge::default(),
             nats_messages: Counter::default(),
             nats_connected: Gauge::default(),
+            requests: Family::new_with_constructor(|| Histogram::new(exponential_buckets(0.0005, 2.0, 16))),
             registry: Registry::default(),
         };
         registry.register("connections", "Open client connections", m.connections.clone());
@@ -100,6 +107,11 @@ impl Metrics {
             "1 while connected to NATS",
             m.nats_connected.clone(),
         );
+        registry.register(
+            "request_seconds",
+            "Client requests through NATS, time to the reply, by worker and result",
+            m.requests.clone(),
+        );
         // Touch every label so dashboards see zeros instead of gaps.
         for op in IN_OPS {
             drop(m.frames_in.get_or_create(&[("op", op)]));
@@ -134,6 +146,16 @@ impl Metrics {
     /// Counts a close initiated by the bridge.
     pub fn close(&self, code: CloseCode) {
         self.closes.get_or_create(&[("reason", code.reason())]).inc();
+    }
+
+    /// Records a client request's round trip through NATS. `worker` is `svc.{worker}.…`'s
+    /// token when a worker answered (so labels stay as few as the workers), else `none`;
+    /// `result` is `ok` or the error code.
+    pub fn request(&self, worker: Option<&str>, result: &'static str, seconds: f64) {
+        let worker = worker.unwrap_or("none").to_string();
+        self.requests
+            .get_or_create(&[("worker", worker), ("result", result.to_string())])
+            .observe(seconds);
     }
 
     /// A handle on the `msg` counter, for the fan-out's hot loop.

@@ -106,8 +106,23 @@ async fn health_readiness_and_metrics_answer() {
     assert_eq!(http_get(h.http, "/readyz").await.0, 200);
     let mut ws = h.ws().await;
     ws.call(json!({"op":"ping"})).await;
+    // A worker that answers `test.echo.*`, and a request nobody serves.
+    let worker = h.nats_client().await;
+    let mut echo = worker.subscribe("test.echo.say").await.unwrap();
+    worker.flush().await.unwrap();
+    tokio::spawn(async move {
+        while let Some(msg) = futures_util::StreamExt::next(&mut echo).await {
+            let _ = worker.publish(msg.reply.unwrap(), msg.payload).await;
+        }
+    });
+    let reply = ws.call(json!({"op":"req","id":"1","subject":"test.echo.say","data":1})).await;
+    assert_eq!(reply["op"], "reply", "{reply}");
+    let nobody = ws.call(json!({"op":"req","id":"2","subject":"test.nobody.home"})).await;
+    assert_eq!(nobody["code"], "unavailable", "{nobody}");
     let metrics = h.metrics().await;
     for name in [
+        "chorus_bridge_request_seconds_count{worker=\"echo\",result=\"ok\"} 1",
+        "chorus_bridge_request_seconds_count{worker=\"none\",result=\"unavailable\"} 1",
         "chorus_bridge_connections ",
         "chorus_bridge_frames_in_total{op=\"ping\"} 1",
         "chorus_bridge_frames_out_total{op=\"pong\"} 1",

@@ -68,6 +68,9 @@ impl Subscribed {
             mut incoming,
             max_inflight,
         } = self;
+        for endpoint in &endpoints {
+            metrics.touch(&endpoint.label);
+        }
         let inflight = Arc::new(Semaphore::new(max_inflight));
         tokio::pin!(shutdown);
         loop {

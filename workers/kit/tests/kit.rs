@@ -132,6 +132,9 @@ async fn typed_endpoints_reply_and_errors_carry_chorus_error() {
         (code, serde_json::from_str::<Value>(&body).unwrap()),
         (None, json!({"sum":5,"by":"ann"}))
     );
+    // Every method is on /metrics from the start, at zero until called.
+    let text = metrics.encode();
+    assert!(text.contains(r#"method="whoami",code="ok"} 0"#), "{text}");
     let (code, body) = call(
         &client,
         "svc.calc.add",
