@@ -35,8 +35,8 @@ async fn two_replicas_match_200_players_each_exactly_once() {
         .collect();
     let mut creates = fake_rooms(&nats, ratings).await;
     let mut told = nats.subscribe("user.*.match").await.unwrap();
-    replica(&server.url(), settings()).await;
-    replica(&server.url(), settings()).await;
+    replica(&server, settings()).await;
+    replica(&server, settings()).await;
     // Watch who claims tickets: both replicas should have taken part.
     let mut changes = bucket(&nats).await.watch("ticket.>").await.unwrap();
 
@@ -129,8 +129,8 @@ async fn far_apart_ratings_are_matched_only_once_the_window_has_widened() {
     // Window: 100, +400 a second: 600 apart needs 1.25 s of waiting.
     let mut s = settings();
     s.window.widen_per_sec = 400.0;
-    replica(&server.url(), s.clone()).await;
-    replica(&server.url(), s).await;
+    replica(&server, s.clone()).await;
+    replica(&server, s).await;
 
     let joined = Instant::now();
     for uid in ["low", "high", "mid1", "mid2"] {
@@ -171,7 +171,7 @@ async fn without_a_rooms_worker_players_wait_on_and_are_matched_when_it_comes() 
     let server = NatsServer::start().await;
     let nats = async_nats::connect(server.url()).await.unwrap();
     let mut told = nats.subscribe("user.*.match").await.unwrap();
-    replica(&server.url(), settings()).await;
+    replica(&server, settings()).await;
     // Guests: unrated, no rating asked for.
     let a = join(&nats, "g-a", "tictactoe").await.unwrap();
     join(&nats, "g-b", "tictactoe").await.unwrap();

@@ -6,9 +6,11 @@
 use async_nats::HeaderMap;
 use chorus_matchmaker::{Catalog, Settings};
 use chorus_protocol::headers;
+use chorus_testkit::NatsServer;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -19,13 +21,22 @@ pub fn settings() -> Settings {
     s
 }
 
-/// A matchmaker replica on `url` with `settings`.
-pub async fn replica(url: &str, settings: Settings) {
-    let nats = async_nats::connect(url).await.unwrap();
+/// A matchmaker replica on `server` with `settings`, its endpoints on the server when
+/// this returns (the kit's flush only means the subscriptions were sent, so the server's
+/// own count is awaited).
+pub async fn replica(server: &NatsServer, settings: Settings) {
+    static REPLICAS: AtomicUsize = AtomicUsize::new(0);
+    let name = format!("chorus-mm-{}", REPLICAS.fetch_add(1, Ordering::Relaxed));
+    let nats = async_nats::ConnectOptions::new()
+        .name(&name)
+        .connect(server.url())
+        .await
+        .unwrap();
     let catalog = Catalog::new(&settings);
     chorus_matchmaker::spawn_in_process(nats, settings, catalog)
         .await
         .unwrap();
+    server.await_subscriptions_of(&name, "svc.mm.leave", 1).await;
 }
 
 /// The rooms worker's stand-in: answers ratings from a table (1500 for anyone else) and
@@ -107,7 +118,7 @@ pub async fn call(
             data.to_string().into(),
         )
         .await
-        .unwrap();
+        .unwrap_or_else(|e| panic!("svc.mm.{method} from {uid}: {e}"));
     if let Some(code) = msg.headers.as_ref().and_then(|h| h.get(headers::ERROR)) {
         return Err(code.as_str().to_string());
     }
