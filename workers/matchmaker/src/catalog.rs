@@ -1,9 +1,12 @@
 //! The games the matchmaker queues for: each one's seats and its [`Matcher`]. Every game
-//! starts with the rating window; a game that brings its own grouping (a game file's
-//! `match(tickets)`) is given its matcher with [`Catalog::with_matcher`].
+//! starts with the rating window; a game file that exports `match(tickets)` groups its
+//! own queue ([`Catalog::from_library`]), and a test or a Rust game can bring a matcher
+//! with [`Catalog::with_matcher`].
 
+use crate::game_file::GameFileMatcher;
 use crate::matcher::{Matcher, RatingWindow, Seats};
 use crate::settings::Settings;
+use chorus_games::Library;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -41,6 +44,35 @@ impl Catalog {
             })
             .collect();
         Catalog { games }
+    }
+
+    /// Every game of `library` (seats from its `meta`, its own `match` when it has one),
+    /// and those of `settings` that the library lacks.
+    pub fn from_library(library: &Library, settings: &Settings) -> Catalog {
+        let mut catalog = Catalog::new(settings);
+        let fallback = RatingWindow(settings.window);
+        for id in library.ids() {
+            let game = library.get(id).expect("listed");
+            let players = &game.meta().players;
+            let seats = Seats {
+                min: players.min as usize,
+                max: players.max as usize,
+            };
+            let matcher: Arc<dyn Matcher> = match game.has_match() {
+                true => Arc::new(GameFileMatcher {
+                    game: game.clone(),
+                    fallback,
+                }),
+                false => Arc::new(fallback),
+            };
+            catalog = catalog.with_matcher(id, seats, matcher);
+        }
+        catalog
+    }
+
+    /// The names of the games.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.games.keys().map(String::as_str)
     }
 
     /// The same catalog, with `game` (added if new) grouped by `matcher`.

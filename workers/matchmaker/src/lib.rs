@@ -11,6 +11,7 @@
 //! - [`view`]: a replica's view of the queue, kept by a KV watch.
 //! - [`matcher`]: the [`Matcher`](matcher::Matcher) seam and the default rating window.
 //! - [`catalog`]: the games, their seats and matchers.
+//! - [`game_file`]: a game file's own `match(tickets)` as a matcher.
 //! - [`round`]: matching rounds: claim, open the room, tell the players.
 //! - [`peers`]: asking the rooms worker for ratings and rooms.
 //! - [`disconnects`]: cancelling the tickets of closed connections.
@@ -22,6 +23,7 @@
 pub mod catalog;
 pub mod disconnects;
 pub mod error;
+pub mod game_file;
 pub mod matcher;
 pub mod metrics;
 pub mod peers;

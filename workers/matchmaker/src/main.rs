@@ -3,10 +3,12 @@
 //! means listening too), runs matching rounds, and serves `svc.mm.*` until SIGTERM or
 //! Ctrl-C.
 
+use chorus_games::{Library, Limits};
 use chorus_kit::{Context, KitArgs, Service, Spec, WorkerArgs};
 use chorus_matchmaker::settings::{self as defaults, Settings, parse_games};
 use chorus_matchmaker::{Catalog, Matchmaker, matcher::Window, service};
 use clap::Parser;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,7 +23,13 @@ struct Args {
     #[command(flatten)]
     kit: KitArgs,
 
-    /// Games queued for, with their seats: `name=n` or `name=min-max`, comma-separated.
+    /// The game files (`*.js`): each is a game queued for, with its seats and its own
+    /// `match(tickets)` when it exports one.
+    #[arg(long, env = "CHORUS_GAMES_DIR", default_value = defaults::GAMES_DIR)]
+    games_dir: PathBuf,
+
+    /// Games queued for beyond the game files, with their seats: `name=n` or
+    /// `name=min-max`, comma-separated (a game file of the same name wins).
     #[arg(long, env = "CHORUS_MM_GAMES", default_value = defaults::GAMES)]
     mm_games: String,
 
@@ -124,7 +132,13 @@ fn main() -> anyhow::Result<()> {
 
 async fn setup(args: Args, ctx: Context) -> anyhow::Result<Service<Arc<Matchmaker>>> {
     let settings = args.settings()?;
-    let catalog = Catalog::new(&settings);
+    let library = Library::load_dir(&args.games_dir, Limits::default());
+    for broken in library.errors() {
+        tracing::error!(%broken, "a game file did not load; its game is not offered");
+    }
+    let catalog = Catalog::from_library(&library, &settings);
+    let games: Vec<&str> = catalog.names().collect();
+    tracing::info!(?games, "queueing");
     let (mm, background) = chorus_matchmaker::open(ctx.nats.clone(), settings, catalog, &ctx.metrics).await?;
     ctx.essential("the matchmaker's rounds and listeners", background.run());
     Ok(service(mm))

@@ -11,6 +11,8 @@ use std::time::Duration;
 pub struct Waiting {
     /// The user id (a guest's starts with `g-`).
     pub user: String,
+    /// Their display name (a game's own matcher may show it).
+    pub name: String,
     /// The player's rating in this game (1500 for guests and newcomers).
     pub rating: f64,
     /// How long the player has waited: the window widens with it.

@@ -93,6 +93,7 @@ impl Rounds {
                 .iter()
                 .map(|(t, _)| Waiting {
                     user: t.user.clone(),
+                    name: t.name.clone(),
                     rating: t.rating,
                     waited: t.waited(now),
                     rated: t.rated,

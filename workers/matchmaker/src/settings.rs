@@ -6,8 +6,10 @@ use crate::matcher::{Seats, Window};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-/// Games queued for by default: tic-tac-toe, two players.
-pub const GAMES: &str = "tictactoe=2";
+/// Where the game files are (`CHORUS_GAMES_DIR`, shared with the rooms worker).
+pub const GAMES_DIR: &str = "games";
+/// Games queued for beyond the game files: none.
+pub const GAMES: &str = "";
 /// The rating window when a player has just joined (± points).
 pub const WINDOW: f64 = 100.0;
 /// How much the window widens per second waited.

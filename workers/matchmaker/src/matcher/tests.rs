@@ -14,6 +14,7 @@ fn window() -> Window {
 fn player(user: &str, rating: f64, waited_secs: f64) -> Waiting {
     Waiting {
         user: user.into(),
+        name: user.into(),
         rating,
         waited: Duration::from_secs_f64(waited_secs),
         rated: true,

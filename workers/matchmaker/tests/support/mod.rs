@@ -25,6 +25,12 @@ pub fn settings() -> Settings {
 /// this returns (the kit's flush only means the subscriptions were sent, so the server's
 /// own count is awaited).
 pub async fn replica(server: &NatsServer, settings: Settings) {
+    let catalog = Catalog::new(&settings);
+    replica_with(server, settings, catalog).await
+}
+
+/// [`replica`] with the games of `catalog`.
+pub async fn replica_with(server: &NatsServer, settings: Settings, catalog: Catalog) {
     static REPLICAS: AtomicUsize = AtomicUsize::new(0);
     let name = format!("chorus-mm-{}", REPLICAS.fetch_add(1, Ordering::Relaxed));
     let nats = async_nats::ConnectOptions::new()
@@ -32,7 +38,6 @@ pub async fn replica(server: &NatsServer, settings: Settings) {
         .connect(server.url())
         .await
         .unwrap();
-    let catalog = Catalog::new(&settings);
     chorus_matchmaker::spawn_in_process(nats, settings, catalog)
         .await
         .unwrap();
