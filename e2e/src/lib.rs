@@ -13,6 +13,8 @@
 //! * `accounts`: tokens on `/private`, `auth` frames, expiry, forgeries refused.
 //! * `grants`: grants, revokes and kicks across two bridges.
 //! * `presence`: friends told who comes and goes, even when a bridge is killed.
+//! * `matchmaking`: two players matched into a real room they may watch; a guest's closed
+//!   connection leaves the queue.
 //! * `logs`: no password and no token in any log line of a login flow.
 //! * `startup`: `scripts/run` 20 times from fresh state, each time used at once.
 //!
