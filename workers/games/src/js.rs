@@ -12,6 +12,7 @@ use serde_json::Value;
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Mutex;
+use std::sync::atomic::AtomicU32;
 
 /// A game file, loaded and checked.
 pub struct JsGame {
@@ -24,7 +25,9 @@ pub struct JsGame {
     /// Whether it exports `match`.
     has_match: bool,
     /// Whether it exports `tick`.
-    has_tick: bool,
+    pub(crate) has_tick: bool,
+    /// The next slot for a live state (see [`crate::live`]).
+    pub(crate) next_slot: AtomicU32,
     /// Its engine: one call at a time.
     sandbox: Mutex<Sandbox>,
 }
@@ -91,6 +94,7 @@ impl JsGame {
             has_view: sandbox.exports("view"),
             has_match: sandbox.exports("match"),
             has_tick: sandbox.exports("tick"),
+            next_slot: AtomicU32::new(0),
             meta,
             sandbox: Mutex::new(sandbox),
         })
@@ -98,7 +102,7 @@ impl JsGame {
 
     /// Runs `f` on the engine (one call at a time; a call that panicked leaves it usable,
     /// since every call starts from values passed in).
-    fn sandbox(&self) -> std::sync::MutexGuard<'_, Sandbox> {
+    pub(crate) fn sandbox(&self) -> std::sync::MutexGuard<'_, Sandbox> {
         self.sandbox
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())

@@ -23,12 +23,16 @@
 //! - [`js`]: [`JsGame`], a game file behind the trait, its results checked.
 //! - [`sandbox`]: the engine one game file runs in, and its [`Limits`].
 //! - [`library`]: [`Library`], every game file of a directory.
+//! - [`live`]: [`Live`] states kept inside the engine between ticks: the realtime hot path.
+//! - `encode`: JSON written from a JavaScript value by Rust (faster than `JSON.stringify`).
 //! - [`error`]: [`LoadError`] (file, line, reason) and [`RuleError`] (one call failed).
 
+mod encode;
 pub mod error;
 pub mod game;
 pub mod js;
 pub mod library;
+pub mod live;
 pub mod meta;
 pub mod sandbox;
 
@@ -36,5 +40,6 @@ pub use error::{LoadError, RuleError};
 pub use game::{Game, Outcome, Player, Refusal, RefusalCode, Ticket, Verdict, outcome, turn};
 pub use js::JsGame;
 pub use library::Library;
+pub use live::Live;
 pub use meta::{Meta, PlayerCount};
 pub use sandbox::Limits;

@@ -1,0 +1,206 @@
+// games/arena.js — Coin arena for Chorus: a realtime 2D game, 2–8 players.
+//
+// Everyone steers a disc around a walled field; coins appear at random (seeded) places;
+// touching one scores it and a new one appears elsewhere. First to 10 coins wins; after
+// 60 seconds the most coins wins (a tie for the most is a draw). Bumping into a player who
+// holds more coins than you steals one of theirs (then you both are dazed for half a
+// second, so it cannot be repeated at once).
+//
+// A plain ES module: the rooms worker runs it in a sandbox 20 times a second (no clock, no
+// Math.random, no I/O), and the web app imports the very same file to predict its own
+// moves. Every function is pure: it returns new values and never changes its arguments.
+//
+// Inputs:  {"n": <int >= 0>, "dx": -1|0|1, "dy": -1|0|1}
+//          n numbers the player's inputs (each larger than the last); dx/dy is the direction
+//          held from the next tick on (0,0 stands still).
+// State:   {tick, time_ms, players:[{id, x, y, dx, dy, score, last_n, daze, skin, out}],
+//           coins:[[x, y], …], rng, winner, draw}
+//          last_n is the number of the last input applied, for a client to reconcile its
+//          prediction; skin is a cosmetic the platform may fill (null by default).
+// Events:  {"type":"steer","player","n","dx","dy"}, {"type":"step","dt_ms"} (what tick
+//          makes), and the rooms worker's {"type":"forfeit","player","reason"}.
+
+export const meta = {
+  name: "Coin arena",
+  players: { min: 2, max: 8 },
+  tick_hz: 20,
+};
+
+/** The field and the rules' numbers, for the web app to draw and predict with. */
+export const ARENA = {
+  width: 640,
+  height: 360,
+  radius: 12, // a player's disc
+  reach: 20, // a coin is taken within this distance of a player's centre
+  speed: 160, // units per second, straight; diagonals are as fast
+  coins: 3, // on the field at once
+  goal: 10, // coins to win
+  length_ms: 60000, // the round's length
+  daze_ms: 500, // after a bump
+};
+
+/** A u32 from the generator `rng` (mulberry32): `[value, next rng]`. */
+function draw(rng) {
+  const next = (rng + 0x6d2b79f5) >>> 0;
+  let t = next;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return [(t ^ (t >>> 14)) >>> 0, next];
+}
+
+/** A coin at a random place inside the walls: `[[x, y], next rng]`. */
+function coinAt(rng) {
+  const m = ARENA.radius;
+  const [a, r1] = draw(rng);
+  const [b, r2] = draw(r1);
+  return [[m + (a % (ARENA.width - 2 * m)), m + (b % (ARENA.height - 2 * m))], r2];
+}
+
+/** The first state: players evenly round the field's centre, three coins. */
+export function init(players, seed) {
+  let rng = seed >>> 0;
+  const coins = [];
+  for (let i = 0; i < ARENA.coins; i++) {
+    const [coin, next] = coinAt(rng);
+    coins.push(coin);
+    rng = next;
+  }
+  const n = players.length;
+  return {
+    tick: 0,
+    time_ms: ARENA.length_ms,
+    players: players.map((p, i) => ({
+      id: p.id,
+      x: Math.round(ARENA.width / 2 + 120 * Math.cos((2 * Math.PI * i) / n)),
+      y: Math.round(ARENA.height / 2 + 120 * Math.sin((2 * Math.PI * i) / n)),
+      dx: 0,
+      dy: 0,
+      score: 0,
+      last_n: -1,
+      daze: 0,
+      skin: p.skin === undefined ? null : p.skin,
+      out: false,
+    })),
+    coins,
+    rng,
+    winner: null,
+    draw: false,
+  };
+}
+
+const refuse = (code, message) => ({ error: { code, message } });
+const isDir = (d) => d === -1 || d === 0 || d === 1;
+
+/** Checks one input of `player`: a `steer` event, or why not. */
+export function command(state, player, input) {
+  const me = state.players.find((p) => p.id === player);
+  if (!me) return refuse("forbidden", "you do not play in this room");
+  if (over(state) || me.out) return refuse("conflict", "you are out of the game");
+  if (!input || !Number.isInteger(input.n) || input.n < 0 || !isDir(input.dx) || !isDir(input.dy)) {
+    return refuse("bad_request", 'send {"n": <whole number>, "dx": -1|0|1, "dy": -1|0|1}');
+  }
+  if (input.n <= me.last_n) return refuse("conflict", "an input older than one applied");
+  return { events: [{ type: "steer", player, n: input.n, dx: input.dx, dy: input.dy }] };
+}
+
+/** What `dt_ms` of time makes: one step of the world. */
+export function tick(state, dt_ms) {
+  return over(state) ? [] : [{ type: "step", dt_ms }];
+}
+
+/** `state` after `event`. */
+export function apply(state, event) {
+  switch (event.type) {
+    case "steer":
+      return {
+        ...state,
+        players: state.players.map((p) =>
+          p.id === event.player ? { ...p, dx: event.dx, dy: event.dy, last_n: event.n } : p,
+        ),
+      };
+    case "step":
+      return over(state) ? state : step(state, event.dt_ms);
+    case "forfeit": {
+      if (over(state)) return state;
+      const players = state.players.map((p) =>
+        p.id === event.player ? { ...p, out: true, dx: 0, dy: 0 } : p,
+      );
+      const left = players.filter((p) => !p.out);
+      return { ...state, players, winner: left.length === 1 ? left[0].id : null };
+    }
+    default:
+      return state;
+  }
+}
+
+/** Whether the game has ended. */
+export function over(state) {
+  return state.winner !== null || state.draw;
+}
+
+/** Where a player holding `dx, dy` is after `dt_ms` (the walls stop it). */
+export function moved(p, dt_ms) {
+  if (p.out || p.daze > 0 || (p.dx === 0 && p.dy === 0)) return { x: p.x, y: p.y };
+  const diagonal = p.dx !== 0 && p.dy !== 0 ? Math.SQRT1_2 : 1;
+  const d = (ARENA.speed * dt_ms * diagonal) / 1000;
+  const r = ARENA.radius;
+  const clamp = (v, hi) => Math.min(hi - r, Math.max(r, Math.round(v)));
+  return { x: clamp(p.x + p.dx * d, ARENA.width), y: clamp(p.y + p.dy * d, ARENA.height) };
+}
+
+/** One step: moves, coins taken (seat order decides a tie), bumps, the clock, the end. */
+function step(state, dt_ms) {
+  let players = state.players.map((p) => ({
+    ...p,
+    ...moved(p, dt_ms),
+    daze: Math.max(0, p.daze - dt_ms),
+  }));
+  let { rng } = state;
+  const coins = [];
+  for (const coin of state.coins) {
+    const taker = players.find((p) => !p.out && near(p, coin, ARENA.reach));
+    if (!taker) {
+      coins.push(coin);
+      continue;
+    }
+    taker.score += 1;
+    const [fresh, next] = coinAt(rng);
+    coins.push(fresh);
+    rng = next;
+  }
+  players = bumps(players);
+  const time_ms = Math.max(0, state.time_ms - dt_ms);
+  const next = { ...state, tick: state.tick + 1, time_ms, players, coins, rng };
+  return { ...next, ...result(next) };
+}
+
+/** Two players touching: the one with fewer coins steals one; both are dazed. */
+function bumps(players) {
+  for (const a of players) {
+    for (const b of players) {
+      if (a === b || a.out || b.out || a.daze > 0 || b.daze > 0) continue;
+      if (!near(a, [b.x, b.y], 2 * ARENA.radius) || a.score >= b.score) continue;
+      a.score += 1;
+      b.score -= 1;
+      a.daze = b.daze = ARENA.daze_ms;
+    }
+  }
+  return players;
+}
+
+function near(p, [x, y], within) {
+  const dx = p.x - x;
+  const dy = p.y - y;
+  return dx * dx + dy * dy <= within * within;
+}
+
+/** `{winner, draw}` of a state: a goal reached, or the time is up. */
+function result(state) {
+  const live = state.players.filter((p) => !p.out);
+  const best = Math.max(...live.map((p) => p.score));
+  const leaders = live.filter((p) => p.score === best);
+  if (best >= ARENA.goal || state.time_ms === 0) {
+    return leaders.length === 1 ? { winner: leaders[0].id, draw: false } : { winner: null, draw: true };
+  }
+  return { winner: null, draw: false };
+}
