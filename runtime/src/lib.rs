@@ -9,8 +9,10 @@
 //!   `traceparent` in and out.
 //! - [`shutdown`]: the signal every binary stops on.
 //! - [`token`]: verifying ES256 access tokens against a JWKS.
+//! - [`bus`]: a round trip through the NATS server (subscriptions surely in place).
 //! - [`clock`]: Unix seconds, as tokens and grants count time.
 
+pub mod bus;
 pub mod clock;
 pub mod config_file;
 pub mod logging;

@@ -10,14 +10,15 @@ use crate::outbound::{Frame, Outbox};
 use async_nats::{Client, Subscriber};
 use chorus_protocol::frame::{From, encode_msg};
 use chorus_protocol::headers;
+use chorus_runtime::bus::round_trip;
 use futures_util::StreamExt;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::sync::Arc;
 use tokio::sync::{Mutex, mpsc};
 
-/// Longest wait for a new subscription to be written to NATS.
-const FLUSH_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+/// Longest wait for the server to confirm a new subscription.
+const SUBSCRIBE_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// A connection's id on this bridge.
 pub type ConnId = u64;
@@ -98,10 +99,11 @@ impl Fanout {
         subjects.insert(key, Subject { members: 1, changes });
         self.metrics.nats_subscriptions.inc();
         drop(subjects);
-        // Put the SUB on the wire before the client hears `ok`, so what it sets in motion
-        // after the `ok` finds the subscription in place. Bounded: NATS may be down, and
-        // then the subscription is restored on reconnect anyway.
-        let _ = tokio::time::timeout(FLUSH_WAIT, self.nats.flush()).await;
+        // The server holds the subscription before the client hears `ok`, so what it sets
+        // in motion after the `ok` (a worker's publish from another connection) finds it in
+        // place. Bounded: NATS may be down, and then the subscription is restored on
+        // reconnect anyway.
+        let _ = round_trip(&self.nats, SUBSCRIBE_WAIT).await;
         Ok(())
     }
 

@@ -84,8 +84,8 @@ pub enum KitError {
     #[error("NATS subscribe: {0}")]
     Subscribe(#[from] async_nats::SubscribeError),
     /// Making sure the NATS server holds the subscriptions failed.
-    #[error("NATS flush: {0}")]
-    Flush(#[from] async_nats::client::FlushError),
+    #[error("NATS: {0}")]
+    RoundTrip(#[from] chorus_runtime::bus::RoundTripError),
     /// A task the worker cannot serve without (see `Context::essential`) ended.
     #[error("{task} ended")]
     Ended {

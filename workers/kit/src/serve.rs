@@ -11,6 +11,7 @@ use crate::metrics::Metrics;
 use crate::request::Request;
 use async_nats::{Client, HeaderMap, Message};
 use chorus_protocol::headers;
+use chorus_runtime::bus::{RoundTripError, round_trip};
 use chorus_runtime::telemetry;
 use futures_util::StreamExt;
 use futures_util::stream::{BoxStream, SelectAll};
@@ -33,9 +34,12 @@ pub struct Subscribed {
     max_inflight: usize,
 }
 
+/// How long one round trip to confirm the subscriptions may take before it is tried again.
+const ROUND_TRIP_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 impl Subscribed {
-    /// Subscribes every endpoint on `nats` and waits until the server has them all (a
-    /// flush: while NATS is unreachable, this waits for it).
+    /// Subscribes every endpoint on `nats` and waits until the server has them all (a round
+    /// trip through the server; while NATS is unreachable, this waits for it).
     pub(crate) async fn new(
         nats: &Client,
         endpoints: Vec<Endpoint>,
@@ -46,7 +50,15 @@ impl Subscribed {
             let sub = nats.queue_subscribe(e.subject.clone(), e.queue.clone()).await?;
             streams.push(sub.map(move |msg| (i, msg)).boxed());
         }
-        nats.flush().await?;
+        loop {
+            match round_trip(nats, ROUND_TRIP_WAIT).await {
+                Ok(()) => break,
+                Err(RoundTripError::Timeout(_)) => {
+                    tracing::warn!("waiting for NATS to confirm the subscriptions")
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
         Ok(Subscribed {
             nats: nats.clone(),
             endpoints,
