@@ -64,7 +64,9 @@ impl Metrics {
             ("method".into(), method.into()),
             ("code".into(), "ok".into()),
         ]);
-        let _ = self.latency.get_or_create(&vec![("method".into(), method.into())]);
+        let _ = self
+            .latency
+            .get_or_create(&vec![("method".into(), method.into())]);
     }
 
     /// Lets a worker register metrics of its own.
