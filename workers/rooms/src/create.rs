@@ -104,12 +104,16 @@ pub async fn create(rooms: Arc<Rooms>, req: Request, ask: CreateReq) -> Result<C
         players: meta.players.clone(),
         rated: meta.rated,
     };
-    crate::routing::start(
-        &rooms,
-        Room::new(rooms.clone(), meta, game, state, revision),
-        &rid,
-    )
-    .await?;
+    if game.meta().is_realtime() {
+        crate::realtime::start(&rooms, meta, state, 0, 0, Vec::new(), revision).await?;
+    } else {
+        crate::routing::start(
+            &rooms,
+            Room::new(rooms.clone(), meta, game, state, revision),
+            &rid,
+        )
+        .await?;
+    }
     grant_players(&rooms, &created).await?;
     tracing::info!(room = %rid, game = %created.game, rated = created.rated, "room created");
     Ok(created)

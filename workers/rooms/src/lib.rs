@@ -14,7 +14,10 @@
 //! - [`shared`]: [`Rooms`], the shared parts and the table of rooms this replica runs.
 //! - [`routing`]: a call to its room's owner, wherever it runs; takeover; the orphan scan.
 //! - [`call`]: what travels to a room's task (from here, or forwarded) and back.
-//! - [`room`]: one owned room's task: commands, log appends, broadcasts, turn time, finish.
+//! - [`room`]: one owned turn-based room's task: commands, log appends, broadcasts, turn time, finish.
+//! - [`realtime`]: a realtime room's task: inputs in, the log, snapshots, calls, finish.
+//! - [`ticker`]: the tick threads realtime rooms run on; [`tickloop`]: one thread's loop;
+//!   [`tickroom`]: one room's tick; [`tickmsg`]: what passes between a room and its thread.
 //! - [`lease`]: owner leases in the `rooms` bucket, compare-and-set.
 //! - [`store`]: the `ROOMS` log stream, the `rooms` bucket, the `EVENTS` stream.
 //! - [`finish`]: a finished room to Postgres and `evt.rooms.finished`; finished rooms' answers.
@@ -37,12 +40,17 @@ pub mod migrations;
 pub mod model;
 pub mod play;
 pub mod ratings;
+pub mod realtime;
 pub mod room;
 pub mod routing;
 pub mod service;
 pub mod settings;
 pub mod shared;
 pub mod store;
+pub mod ticker;
+pub mod tickloop;
+pub mod tickmsg;
+pub mod tickroom;
 
 pub use error::RoomsError;
 pub use migrations::MIGRATIONS;

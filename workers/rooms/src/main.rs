@@ -64,6 +64,10 @@ struct Args {
     /// How long a room's log stays in JetStream, in seconds (finished rooms are in Postgres).
     #[arg(long, env = "CHORUS_ROOMS_LOG_MAX_AGE_SECS", default_value_t = defaults::LOG_MAX_AGE_SECS)]
     rooms_log_max_age_secs: u64,
+
+    /// Threads ticking realtime rooms (default: one per core).
+    #[arg(long, env = "CHORUS_ROOMS_TICK_THREADS")]
+    rooms_tick_threads: Option<usize>,
 }
 
 impl WorkerArgs for Args {
@@ -87,6 +91,9 @@ impl Args {
         s.route_timeout = Duration::from_millis(self.rooms_route_timeout_ms.max(1));
         s.replicas = self.rooms_replicas.max(1);
         s.log_max_age = Duration::from_secs(self.rooms_log_max_age_secs.max(60));
+        if let Some(threads) = self.rooms_tick_threads {
+            s.tick_threads = threads.max(1);
+        }
         s
     }
 }
@@ -98,6 +105,14 @@ fn main() -> anyhow::Result<()> {
 async fn setup(args: Args, ctx: Context) -> anyhow::Result<Service<Arc<Rooms>>> {
     let db = ctx.db.clone().expect("a spec with migrations has a database");
     let rooms = Rooms::open(ctx.nats.clone(), db, args.settings()).await?;
+    let lateness = rooms.ticker.lateness();
+    ctx.metrics.with_registry(|registry| {
+        registry.register(
+            "rooms_tick_lateness_seconds",
+            "How late realtime rooms' ticks start",
+            lateness,
+        )
+    });
     ctx.essential(
         "the orphaned-room scan",
         chorus_rooms::routing::scan(rooms.clone()),

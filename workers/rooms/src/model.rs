@@ -1,7 +1,8 @@
 //! What the rooms worker keeps about a room: its [`RoomMeta`] (game, seated players, seed,
 //! whether rated) in the `rooms` bucket, and its log of [`Entry`]s in the `ROOMS` stream.
 //! The state is never stored whole for a turn-based room: it is `init(players, seed)`
-//! folded with the entries' events.
+//! folded with the entries' events. A realtime room's entries hold the inputs applied at a
+//! tick instead, and its state is also snapshotted about once a second.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -66,10 +67,27 @@ pub struct Entry {
     /// The input as sent (`None` for the worker's own entries).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input: Option<Value>,
-    /// The events the game made of it, in order.
+    /// The events the game made of it, in order (none in a realtime room's entries).
+    #[serde(default)]
     pub events: Vec<Value>,
+    /// A realtime room's entry: the inputs applied at the tick `seq`, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inputs: Vec<Logged>,
     /// When it was appended, unix ms (turn time limits count from the last entry).
     pub ts: u64,
+}
+
+/// One input a realtime room applied at a tick: a player's, or their forfeit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Logged {
+    /// The player.
+    pub by: String,
+    /// Their input as sent (absent for a forfeit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<Value>,
+    /// `left` when the player forfeited instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forfeit: Option<String>,
 }
 
 /// Now, in unix milliseconds.

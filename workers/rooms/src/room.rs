@@ -185,6 +185,7 @@ impl Room {
             by: by.map(str::to_string),
             input,
             events,
+            inputs: Vec::new(),
             ts: now_ms(),
         };
         match self.rooms.store.append(&self.meta.room, self.last, &entry).await {

@@ -43,6 +43,11 @@ pub async fn take_over(rooms: &Arc<Rooms>, meta: RoomMeta) -> Result<Option<u64>
         Taken::Ours(revision) => {
             let rid = meta.room.clone();
             let game = rooms.game(&meta.game)?;
+            if game.meta().is_realtime() {
+                crate::realtime::take_over(rooms, meta, revision).await?;
+                tracing::info!(room = %rid, replica = %s.replica, "took the room over");
+                return Ok(None);
+            }
             let room = Room::rebuild(rooms.clone(), meta, game, revision).await?;
             start(rooms, room, &rid).await?;
             tracing::info!(room = %rid, replica = %s.replica, "took the room over");

@@ -27,6 +27,11 @@ pub const REPLICAS: usize = 1;
 /// `CHORUS_ROOMS_LOG_MAX_AGE_SECS`: how long a room's log stays in JetStream.
 pub const LOG_MAX_AGE_SECS: u64 = 7 * 24 * 3600;
 
+/// `CHORUS_ROOMS_TICK_THREADS` when unset: one per core.
+pub fn tick_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 /// Everything the rooms worker can be told.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -51,6 +56,8 @@ pub struct Settings {
     pub replicas: usize,
     /// How long a room's log stays in JetStream (finished rooms live on in Postgres).
     pub log_max_age: Duration,
+    /// Threads ticking realtime rooms (each with its own engine per game).
+    pub tick_threads: usize,
 }
 
 impl Settings {
@@ -71,6 +78,7 @@ impl Settings {
             route_timeout: Duration::from_millis(ROUTE_TIMEOUT_MS),
             replicas: REPLICAS,
             log_max_age: Duration::from_secs(LOG_MAX_AGE_SECS),
+            tick_threads: tick_threads(),
         }
     }
 

@@ -1,10 +1,12 @@
 //! [`Rooms`]: what the rooms worker's handlers and room tasks share (the bus, the store,
-//! Postgres, the games, the settings) and the table of rooms this replica runs.
+//! Postgres, the games, the settings, the tick threads) and the table of rooms this replica
+//! runs.
 
 use crate::call::Call;
 use crate::error::RoomsError;
 use crate::settings::Settings;
 use crate::store::Store;
+use crate::ticker::Ticker;
 use chorus_games::{Game, Library};
 use deadpool_postgres::Pool;
 use std::collections::HashMap;
@@ -23,6 +25,8 @@ pub struct Rooms {
     pub games: Library,
     /// Settings.
     pub settings: Settings,
+    /// The tick threads of realtime rooms.
+    pub ticker: Ticker,
     /// The rooms this replica runs: where their tasks take calls.
     owned: Mutex<HashMap<String, mpsc::Sender<Call>>>,
     /// Held while taking a room over, so one replica does not start a room twice.
@@ -39,7 +43,14 @@ impl Rooms {
         let store = Store::open(nats.clone(), &settings).await?;
         let games = Library::load_dir(&settings.games_dir, settings.limits);
         tracing::info!(games = ?games.ids().collect::<Vec<_>>(), broken = games.errors().len(), "games loaded");
+        let ticker = Ticker::start(
+            nats.clone(),
+            settings.tick_threads,
+            settings.games_dir.clone(),
+            settings.limits,
+        );
         Ok(Arc::new(Rooms {
+            ticker,
             nats,
             store,
             db,
@@ -55,6 +66,7 @@ impl Rooms {
         self.games.get(id).ok_or(RoomsError::NoSuchGame)
     }
 
+    /// Room `rid`'s task, if it runs here.
     pub fn local(&self, rid: &str) -> Option<mpsc::Sender<Call>> {
         self.owned.lock().expect("not poisoned").get(rid).cloned()
     }

@@ -2,7 +2,7 @@
 //! on `rooms.log.{rid}`, one message per [`Entry`], appended with compare-and-set on the
 //! subject's last sequence (`Nats-Expected-Last-Subject-Sequence`), so two replicas can
 //! never both extend a room; the bucket `rooms` (file storage) holds `meta.{rid}` and the
-//! owners' leases `lease.{rid}`; the stream `EVENTS` (`evt.>`, file storage) carries
+//! owners' leases `lease.{rid}` and realtime rooms' snapshots `snap.{rid}`; the stream `EVENTS` (`evt.>`, file storage) carries
 //! `evt.rooms.finished` to other workers, deduplicated by `Nats-Msg-Id`.
 
 use crate::error::RoomsError;
@@ -29,6 +29,17 @@ const EVENTS_DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
 /// The subject of room `rid`'s log.
 pub fn log_subject(rid: &str) -> String {
     format!("rooms.log.{rid}")
+}
+
+/// A realtime room's state at a tick (`snap.{rid}` in the bucket).
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct Snapshot {
+    /// The tick the state is at.
+    pub tick: u64,
+    /// The stream sequence of the log's last entry then (0: none).
+    pub after: u64,
+    /// The state.
+    pub state: serde_json::Value,
 }
 
 /// Why an append failed.
@@ -149,6 +160,38 @@ impl Store {
             Ok(ack) => Ok(ack.sequence),
             Err((PublishErrorKind::WrongLastSequence, _)) => Err(AppendError::Lost),
             Err((_, e)) => Err(AppendError::Bus(e)),
+        }
+    }
+
+    /// Keeps a realtime room's snapshot: its `state` (JSON) after tick `tick`, when the
+    /// log's last entry was at stream sequence `after`.
+    pub async fn put_snapshot(
+        &self,
+        rid: &str,
+        tick: u64,
+        after: u64,
+        state: &[u8],
+    ) -> Result<(), RoomsError> {
+        let mut body = format!("{{\"tick\":{tick},\"after\":{after},\"state\":").into_bytes();
+        body.extend_from_slice(state);
+        body.push(b'}');
+        self.kv
+            .put(format!("snap.{rid}"), body.into())
+            .await
+            .map(|_| ())
+            .map_err(RoomsError::bus)
+    }
+
+    /// A realtime room's last snapshot, if it has one.
+    pub async fn snapshot(&self, rid: &str) -> Result<Option<Snapshot>, RoomsError> {
+        match self
+            .kv
+            .get(format!("snap.{rid}"))
+            .await
+            .map_err(RoomsError::bus)?
+        {
+            Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(RoomsError::bus),
+            None => Ok(None),
         }
     }
 

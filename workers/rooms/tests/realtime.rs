@@ -1,0 +1,159 @@
+//! A realtime room on the bus (a real nats-server and Postgres, the worker in-process,
+//! players publishing as a bridge forwards): the arena ticks at 20 Hz with `seq` = the
+//! tick; members' publishes on `room.{rid}.input` move them at the next tick and their
+//! `last_n` follows; a non-member's publish changes nothing; `svc.rooms.input` answers the
+//! tick that applied it or the game's refusal; `svc.rooms.state` answers at once; a leave
+//! ends a duel, which goes to Postgres with the inputs logged per tick.
+
+mod common;
+
+use chorus_rooms::Settings;
+use common::Stack;
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+/// Publishes `input` on `room.{rid}.input` as `user`, as the bridge forwards a `pub` frame.
+async fn publish(stack: &Stack, user: &str, rid: &str, input: Value) {
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert("Chorus-User", user);
+    headers.insert("Chorus-Ns", "private");
+    stack
+        .client
+        .publish_with_headers(format!("room.{rid}.input"), headers, input.to_string().into())
+        .await
+        .unwrap();
+}
+
+/// Reads broadcasts until one satisfies `want`; every `seq` must grow.
+async fn until(
+    states: &mut async_nats::Subscriber,
+    last_seq: &mut i64,
+    want: impl Fn(&Value) -> bool,
+) -> Value {
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(5), states.next())
+            .await
+            .expect("a broadcast")
+            .unwrap();
+        let broadcast: Value = serde_json::from_slice(&msg.payload).unwrap();
+        let seq = broadcast["seq"].as_i64().unwrap();
+        assert!(seq > *last_seq, "seq only grows: {seq} after {last_seq}");
+        *last_seq = seq;
+        if want(&broadcast) {
+            return broadcast;
+        }
+    }
+}
+
+fn me<'a>(broadcast: &'a Value, id: &str) -> &'a Value {
+    broadcast["state"]["players"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == id)
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inputs_move_players_at_the_next_tick_and_a_leave_finishes_the_room() {
+    let stack = Stack::start(Settings::for_tests()).await;
+    let room = stack.create("arena", &["ann", "bob"], true).await;
+    let rid = room["room"].as_str().unwrap().to_string();
+    let mut states = stack.client.subscribe(format!("room.{rid}.state")).await.unwrap();
+    let mut finished = stack.client.subscribe("evt.rooms.finished").await.unwrap();
+    stack.client.flush().await.unwrap();
+
+    let mut seq = -1;
+    let first = until(&mut states, &mut seq, |_| true).await;
+    assert_eq!(first["state"]["tick"], first["seq"], "seq is the tick");
+    let (ann_x, bob_y) = (
+        me(&first, "ann")["x"].as_i64().unwrap(),
+        me(&first, "bob")["y"].as_i64().unwrap(),
+    );
+
+    publish(&stack, "ann", &rid, json!({"n": 1, "dx": -1, "dy": 0})).await;
+    publish(&stack, "bob", &rid, json!({"n": 7, "dx": 0, "dy": 1})).await;
+    publish(&stack, "eve", &rid, json!({"n": 9, "dx": 1, "dy": 0})).await;
+    let moved = until(&mut states, &mut seq, |b| {
+        me(b, "ann")["last_n"] == 1 && me(b, "bob")["last_n"] == 7
+    })
+    .await;
+    assert!(me(&moved, "ann")["x"].as_i64().unwrap() < ann_x, "ann went west");
+    assert!(me(&moved, "bob")["y"].as_i64().unwrap() > bob_y, "bob went south");
+
+    // A request works too: the tick that applied it, or the game's refusal.
+    let applied = stack
+        .call(
+            "ann",
+            "svc.rooms.input",
+            json!({"room": rid, "input": {"n": 2, "dx": 0, "dy": 0}}),
+        )
+        .await
+        .unwrap();
+    assert!(applied["seq"].as_u64().unwrap() > moved["seq"].as_u64().unwrap());
+    let stale = stack
+        .call(
+            "ann",
+            "svc.rooms.input",
+            json!({"room": rid, "input": {"n": 2, "dx": 1, "dy": 0}}),
+        )
+        .await;
+    assert_eq!(stale, Err("conflict".into()));
+    let stranger = stack
+        .call(
+            "eve",
+            "svc.rooms.input",
+            json!({"room": rid, "input": {"n": 3, "dx": 1, "dy": 0}}),
+        )
+        .await;
+    assert_eq!(stranger, Err("forbidden".into()));
+    let now = stack
+        .call("bob", "svc.rooms.state", json!({"room": rid}))
+        .await
+        .unwrap();
+    assert!(now["seq"].as_u64().unwrap() >= applied["seq"].as_u64().unwrap());
+    assert_eq!(me(&now, "ann")["last_n"], 2);
+    assert_eq!(now["over"], false);
+
+    let left = stack
+        .call("bob", "svc.rooms.leave", json!({"room": rid}))
+        .await
+        .unwrap();
+    let last = until(&mut states, &mut seq, |b| b["state"]["winner"] == "ann").await;
+    assert_eq!(last["seq"], left["seq"]);
+    tokio::time::timeout(Duration::from_secs(10), finished.next())
+        .await
+        .expect("told finished")
+        .unwrap();
+
+    let db = stack.db.connect().await;
+    let row = db
+        .query_one(
+            "SELECT winner, seq, log FROM room_results WHERE room = $1",
+            &[&rid],
+        )
+        .await
+        .unwrap();
+    let (winner, final_seq, log): (Option<String>, i64, Value) = (row.get(0), row.get(1), row.get(2));
+    assert_eq!(
+        (winner.as_deref(), final_seq as u64),
+        (Some("ann"), left["seq"].as_u64().unwrap())
+    );
+    let inputs: Vec<Value> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|e| e["inputs"].as_array().unwrap().clone())
+        .collect();
+    assert_eq!(
+        inputs,
+        vec![
+            json!({"by": "ann", "input": {"n": 1, "dx": -1, "dy": 0}}),
+            json!({"by": "bob", "input": {"n": 7, "dx": 0, "dy": 1}}),
+            json!({"by": "ann", "input": {"n": 2, "dx": 0, "dy": 0}}),
+            json!({"by": "bob", "forfeit": "left"}),
+        ],
+        "the log holds the applied inputs, each once, and nothing of the stranger's or the refused"
+    );
+}
