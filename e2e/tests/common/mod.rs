@@ -4,6 +4,8 @@
 //! default policy, as shipped.
 #![allow(dead_code)]
 
+pub mod run;
+
 use chorus_bridge::{Config, InProcess};
 use chorus_protocol::policy::Policy;
 use chorus_testkit::client::Ws;
