@@ -32,12 +32,10 @@ impl Ticker {
         games_dir: PathBuf,
         limits: chorus_games::Limits,
     ) -> Ticker {
-        let lateness = Histogram::new(
-            [
-                0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.02, 0.05, 0.1,
-                0.25, 1.0,
-            ],
-        );
+        let lateness = Histogram::new([
+            0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.02, 0.05, 0.1, 0.25,
+            1.0,
+        ]);
         let (publish, mut outbox) = mpsc::unbounded_channel::<(async_nats::Subject, Bytes)>();
         tokio::spawn(async move {
             let mut batch = Vec::with_capacity(256);
