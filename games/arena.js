@@ -16,7 +16,7 @@
 // State:   {tick, time_ms, players:[{id, x, y, dx, dy, score, last_n, daze, skin, out}],
 //           coins:[[x, y], …], rng, winner, draw}
 //          last_n is the number of the last input applied, for a client to reconcile its
-//          prediction; skin is a cosmetic the platform may fill (null by default).
+//          prediction; skin is the store good the player shows (from init, null if none).
 // Events:  {"type":"steer","player","n","dx","dy"}, {"type":"step","dt_ms"} (what tick
 //          makes), and the rooms worker's {"type":"forfeit","player","reason"}.
 

@@ -14,6 +14,10 @@ pub struct Player {
     pub id: String,
     /// Display name.
     pub name: String,
+    /// The cosmetic the player shows (a store good id, e.g. `skin-red`), when they own
+    /// one; games that draw players may use it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skin: Option<String>,
 }
 
 /// A matchmaking ticket as a game's `match(tickets)` sees it.

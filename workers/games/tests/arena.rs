@@ -17,6 +17,7 @@ fn players(n: usize) -> Vec<Player> {
         .map(|i| Player {
             id: format!("u{i}"),
             name: format!("U{i}"),
+            skin: None,
         })
         .collect()
 }

@@ -48,6 +48,7 @@ fn one() -> Vec<Player> {
     vec![Player {
         id: "ann".into(),
         name: "Ann".into(),
+        skin: None,
     }]
 }
 

@@ -15,6 +15,7 @@ fn players() -> Vec<Player> {
         .map(|id| Player {
             id: id.into(),
             name: id.to_uppercase(),
+            skin: None,
         })
         .to_vec()
 }

@@ -4,6 +4,7 @@
 //! lifetime, so whoever creates a room (the matchmaker, a test, a tournament) gets a
 //! working one and only has to tell the players. A room with a guest is never rated.
 
+use crate::cosmetics;
 use crate::error::RoomsError;
 use crate::ids::{self, is_guest, is_token};
 use crate::lease::{self, Taken};
@@ -72,6 +73,8 @@ pub async fn create(rooms: Arc<Rooms>, req: Request, ask: CreateReq) -> Result<C
     check_players(&rooms, &ask)?;
     let game = rooms.game(&ask.game)?;
     let rid = ids::room();
+    let ids: Vec<String> = ask.players.iter().map(|p| p.id.clone()).collect();
+    let mut skins = cosmetics::skins(&rooms.nats, &ids, rooms.settings.cosmetics_timeout).await;
     let players: Vec<Seated> = ask
         .players
         .iter()
@@ -80,6 +83,7 @@ pub async fn create(rooms: Arc<Rooms>, req: Request, ask: CreateReq) -> Result<C
             id: p.id.clone(),
             name: p.name.clone(),
             seat: seat as u32,
+            skin: skins.remove(&p.id),
         })
         .collect();
     let meta = RoomMeta {
@@ -91,7 +95,7 @@ pub async fn create(rooms: Arc<Rooms>, req: Request, ask: CreateReq) -> Result<C
         created_ms: now_ms(),
         finished: false,
     };
-    let (g, seated, seed) = (game.clone(), ask.players.clone(), meta.seed);
+    let (g, seated, seed) = (game.clone(), meta.game_players(), meta.seed);
     let state = blocking(move || g.init(&seated, seed)).await?;
     let s = &rooms.settings;
     let Taken::Ours(revision) = lease::acquire(&rooms.store.kv, &rid, &s.replica, s.lease).await? else {

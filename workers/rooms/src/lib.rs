@@ -10,6 +10,7 @@
 //! # Layout
 //! - [`service`]: the endpoint table.
 //! - [`create`]: `int.rooms.create`: a new room, its players granted its subjects.
+//! - [`cosmetics`]: the skins players own, from the store, shown in a new room.
 //! - [`play`]: `svc.rooms.input`, `state`, `leave`, `replay`.
 //! - [`shared`]: [`Rooms`], the shared parts and the table of rooms this replica runs.
 //! - [`routing`]: a call to its room's owner, wherever it runs; takeover; the orphan scan.
@@ -30,6 +31,7 @@
 //! - [`error`]: [`RoomsError`] and the wire code of each reason.
 
 pub mod call;
+pub mod cosmetics;
 pub mod create;
 pub mod error;
 pub mod finish;

@@ -65,6 +65,11 @@ struct Args {
     #[arg(long, env = "CHORUS_ROOMS_LOG_MAX_AGE_SECS", default_value_t = defaults::LOG_MAX_AGE_SECS)]
     rooms_log_max_age_secs: u64,
 
+    /// How long a new room waits for the store to say which skins its players own, in ms
+    /// (without an answer the room starts with none).
+    #[arg(long, env = "CHORUS_ROOMS_COSMETICS_TIMEOUT_MS", default_value_t = defaults::COSMETICS_TIMEOUT_MS)]
+    rooms_cosmetics_timeout_ms: u64,
+
     /// Threads ticking realtime rooms (default: one per core).
     #[arg(long, env = "CHORUS_ROOMS_TICK_THREADS")]
     rooms_tick_threads: Option<usize>,
@@ -91,6 +96,7 @@ impl Args {
         s.route_timeout = Duration::from_millis(self.rooms_route_timeout_ms.max(1));
         s.replicas = self.rooms_replicas.max(1);
         s.log_max_age = Duration::from_secs(self.rooms_log_max_age_secs.max(60));
+        s.cosmetics_timeout = Duration::from_millis(self.rooms_cosmetics_timeout_ms);
         if let Some(threads) = self.rooms_tick_threads {
             s.tick_threads = threads.max(1);
         }

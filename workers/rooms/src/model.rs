@@ -16,6 +16,10 @@ pub struct Seated {
     pub name: String,
     /// Seat, in the order the creator gave.
     pub seat: u32,
+    /// The cosmetic the player owned when the room was made (see `cosmetics`), kept so a
+    /// rebuilt room starts exactly as the first one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skin: Option<String>,
 }
 
 /// A room as created: all a replica needs to rebuild it from its log.
@@ -51,6 +55,7 @@ impl RoomMeta {
             .map(|p| chorus_games::Player {
                 id: p.id.clone(),
                 name: p.name.clone(),
+                skin: p.skin.clone(),
             })
             .collect()
     }

@@ -18,6 +18,8 @@ pub const LEASE_MS: u64 = 3000;
 pub const SCAN_MS: u64 = 1000;
 /// `CHORUS_ROOMS_GRANT_SECS`: how long players may use a room's subjects.
 pub const GRANT_SECS: u64 = 4 * 3600;
+/// `CHORUS_ROOMS_COSMETICS_TIMEOUT_MS`: waiting for the store's skins at room creation.
+pub const COSMETICS_TIMEOUT_MS: u64 = 300;
 /// `CHORUS_ROOMS_FORWARD_TIMEOUT_MS`: waiting for the owner of a room.
 pub const FORWARD_TIMEOUT_MS: u64 = 1500;
 /// `CHORUS_ROOMS_ROUTE_TIMEOUT_MS`: the longest one request waits for a room to have an owner.
@@ -58,6 +60,9 @@ pub struct Settings {
     pub log_max_age: Duration,
     /// Threads ticking realtime rooms (each with its own engine per game).
     pub tick_threads: usize,
+    /// How long a new room waits for the store to say which skins its players own; without
+    /// an answer the room starts with none.
+    pub cosmetics_timeout: Duration,
 }
 
 impl Settings {
@@ -79,6 +84,7 @@ impl Settings {
             replicas: REPLICAS,
             log_max_age: Duration::from_secs(LOG_MAX_AGE_SECS),
             tick_threads: tick_threads(),
+            cosmetics_timeout: Duration::from_millis(COSMETICS_TIMEOUT_MS),
         }
     }
 
