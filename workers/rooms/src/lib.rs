@@ -60,7 +60,19 @@ pub use service::service;
 pub use settings::Settings;
 pub use shared::Rooms;
 
+use chorus_kit::KitError;
 use std::sync::Arc;
+
+/// Why [`spawn_in_process`] could not start the worker.
+#[derive(Debug, thiserror::Error)]
+pub enum SpawnError {
+    /// The database, its migrations, or the endpoints' subscriptions.
+    #[error(transparent)]
+    Kit(#[from] KitError),
+    /// The rooms' stream and bucket.
+    #[error(transparent)]
+    Rooms(#[from] RoomsError),
+}
 
 /// The worker in this process (for tests): migrates `db_url`, opens the rooms, starts the
 /// orphan scan, and serves until the returned task is aborted. Returns once subscribed.
@@ -68,7 +80,7 @@ pub async fn spawn_in_process(
     nats: async_nats::Client,
     db_url: &str,
     settings: Settings,
-) -> anyhow::Result<(Arc<Rooms>, tokio::task::JoinHandle<()>)> {
+) -> Result<(Arc<Rooms>, tokio::task::JoinHandle<()>), SpawnError> {
     let pool = chorus_kit::db::connect(db_url, 4).await?;
     chorus_kit::db::migrate(&pool, "rooms", MIGRATIONS).await?;
     let rooms = Rooms::open(nats.clone(), pool, settings).await?;

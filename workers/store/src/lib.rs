@@ -33,6 +33,17 @@ pub use store::{Settings, Store};
 use chorus_kit::KitError;
 use std::sync::Arc;
 
+/// Why [`spawn_in_process`] could not start the worker.
+#[derive(Debug, thiserror::Error)]
+pub enum SpawnError {
+    /// The database, its migrations, or the endpoints' subscriptions.
+    #[error(transparent)]
+    Kit(#[from] KitError),
+    /// The rewards stream and its consumer.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 /// Runs the worker inside this process on `nats`: migrates the database at `db_url`,
 /// opens the rewards consumer, and returns once every endpoint is subscribed; it serves
 /// until the returned task is dropped or aborted. How tests get a real store (several,
@@ -42,7 +53,7 @@ pub async fn spawn_in_process(
     db_url: &str,
     catalog: Catalog,
     settings: Settings,
-) -> anyhow::Result<tokio::task::JoinHandle<Result<(), KitError>>> {
+) -> Result<tokio::task::JoinHandle<Result<(), KitError>>, SpawnError> {
     let pool = chorus_kit::db::connect(db_url, 4).await?;
     chorus_kit::db::migrate(&pool, "store", MIGRATIONS).await?;
     let store = Store::new(pool, nats.clone(), catalog, settings);
