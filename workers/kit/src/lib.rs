@@ -17,6 +17,7 @@
 //! - [`ready`]: whether the worker serves, for `/readyz`.
 //! - [`http`]: `/metrics`, `/healthz`, `/readyz`.
 //! - [`metrics`]: request counters and latencies per method.
+//! - [`waits`]: timing what a worker waits on (NATS requests, KV, Postgres).
 //! - [`ctl`]: grants, revokes and kicks for a user, applied by every bridge.
 //! - [`db`]: the Postgres pool and the migration runner.
 //! - [`config`]: the settings every worker shares ([`KitArgs`]).
@@ -34,6 +35,7 @@ pub mod ready;
 pub mod request;
 pub mod serve;
 pub mod service;
+pub mod waits;
 pub mod worker;
 
 pub use caller::Caller;
@@ -44,6 +46,7 @@ pub use handler::Handler;
 pub use ready::Ready;
 pub use request::{Empty, Request};
 pub use service::Service;
+pub use waits::Waits;
 pub use worker::{Spec, Worker, WorkerArgs};
 
 /// `README.md`, whose example worker is compiled by `cargo test --doc`, so the guide to

@@ -1,4 +1,5 @@
-//! A worker's Prometheus metrics: requests by method and code, and handler latency.
+//! A worker's Prometheus metrics: requests by method and code, handler latency, and what
+//! the worker waits on ([`Waits`]: NATS requests, KV, Postgres).
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -6,6 +7,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use std::sync::Mutex;
+
+pub use crate::waits::Waits;
 
 type Labels = Vec<(String, String)>;
 
@@ -18,6 +21,8 @@ pub struct Metrics {
     requests: Family<Labels, Counter>,
     /// Handler latency in seconds, by method.
     latency: Family<Labels, Histogram>,
+    /// What the worker waits on; handed to its state through [`Metrics::waits`].
+    waits: Waits,
 }
 
 impl Metrics {
@@ -37,10 +42,12 @@ impl Metrics {
             requests.clone(),
         );
         registry.register("request_seconds", "Handler latency, by method", latency.clone());
+        let waits = Waits::register(&mut registry);
         Metrics {
             registry: Mutex::new(registry),
             requests,
             latency,
+            waits,
         }
     }
 
@@ -67,6 +74,12 @@ impl Metrics {
         let _ = self
             .latency
             .get_or_create(&vec![("method".into(), method.into())]);
+    }
+
+    /// The timers of what this worker waits on (its NATS requests, KV operations and
+    /// Postgres queries), shown on its `/metrics`: a worker keeps a clone in its state.
+    pub fn waits(&self) -> Waits {
+        self.waits.clone()
     }
 
     /// Lets a worker register metrics of its own.
