@@ -8,7 +8,7 @@ use crate::keys::SigningKeys;
 use crate::names::{AccountName, Password};
 use crate::password::PasswordHash;
 use crate::sessions::{self, TokenPair, TokenSettings};
-use chorus_kit::{Empty, Request, Service};
+use chorus_kit::{Empty, Request, Service, Waits};
 use chorus_protocol::token::Jwks;
 use chorus_protocol::{Identity, Namespace};
 use deadpool_postgres::{GenericClient, Pool};
@@ -59,11 +59,20 @@ pub struct Accounts {
     settings: Settings,
     /// Attempts per account name (lowercase) and per connection.
     attempts: DefaultKeyedRateLimiter<String>,
+    /// Times the queries a sign-up, a login or a refresh waits on.
+    pub(crate) waits: Waits,
 }
 
 impl Accounts {
-    /// The worker's state.
-    pub fn new(db: Pool, keys: SigningKeys, nats: async_nats::Client, settings: Settings) -> Arc<Accounts> {
+    /// The worker's state; its queries are timed in `waits` (the worker's
+    /// `Metrics::waits()`).
+    pub fn new(
+        db: Pool,
+        keys: SigningKeys,
+        nats: async_nats::Client,
+        settings: Settings,
+        waits: Waits,
+    ) -> Arc<Accounts> {
         let per_minute = NonZeroU32::new(settings.attempts_per_minute.max(1)).expect("at least one");
         let attempts = RateLimiter::keyed(Quota::per_minute(per_minute));
         Arc::new(Accounts {
@@ -72,6 +81,7 @@ impl Accounts {
             nats,
             settings,
             attempts,
+            waits,
         })
     }
 
@@ -106,7 +116,8 @@ impl Accounts {
         family: Option<&str>,
     ) -> Result<TokenPair, AccountsError> {
         let family = family.map_or_else(sessions::new_family, str::to_string);
-        sessions::issue(db, &self.keys, &self.settings.tokens, user(id, name), id, &family).await
+        let issued = sessions::issue(db, &self.keys, &self.settings.tokens, user(id, name), id, &family);
+        self.waits.db("issue", issued).await
     }
 
     /// Tells every bridge to close `user`'s connections (all but `except_conn`).
@@ -158,11 +169,15 @@ async fn signup(a: Arc<Accounts>, req: Request, c: Credentials) -> Result<Signed
     let iterations = a.settings.pbkdf2_iterations;
     let hash = tokio::task::spawn_blocking(move || PasswordHash::new(password.expose(), iterations)).await?;
     let db = a.db.get().await?;
-    let row = db
-        .query_opt(
-            "INSERT INTO accounts (name, password_hash, password_salt, password_iterations)
-             VALUES ($1, $2, $3, $4) ON CONFLICT ((lower(name))) DO NOTHING RETURNING id",
-            &[&name.as_str(), &hash.hash, &hash.salt, &(hash.iterations as i32)],
+    let row = a
+        .waits
+        .db(
+            "signup",
+            db.query_opt(
+                "INSERT INTO accounts (name, password_hash, password_salt, password_iterations)
+                 VALUES ($1, $2, $3, $4) ON CONFLICT ((lower(name))) DO NOTHING RETURNING id",
+                &[&name.as_str(), &hash.hash, &hash.salt, &(hash.iterations as i32)],
+            ),
         )
         .await?;
     let Some(row) = row else {
@@ -180,12 +195,16 @@ async fn login(a: Arc<Accounts>, req: Request, c: Credentials) -> Result<TokenPa
     let db = a.db.get().await?;
     let row = match &name {
         Some(name) => {
-            db.query_opt(
-                "SELECT id, name, password_hash, password_salt, password_iterations
-                 FROM accounts WHERE lower(name) = $1",
-                &[&name.folded()],
-            )
-            .await?
+            a.waits
+                .db(
+                    "login",
+                    db.query_opt(
+                        "SELECT id, name, password_hash, password_salt, password_iterations
+                         FROM accounts WHERE lower(name) = $1",
+                        &[&name.folded()],
+                    ),
+                )
+                .await?
         }
         None => None,
     };
@@ -209,14 +228,12 @@ async fn login(a: Arc<Accounts>, req: Request, c: Credentials) -> Result<TokenPa
 async fn refresh(a: Arc<Accounts>, _req: Request, r: RefreshRequest) -> Result<TokenPair, AccountsError> {
     let mut db = a.db.get().await?;
     let tx = db.transaction().await?;
-    let row = tx
-        .query_opt(
-            "SELECT t.account_id, t.family, t.used_at IS NOT NULL, t.revoked_at IS NOT NULL OR t.expires_at < now(), a.name
-             FROM refresh_tokens t JOIN accounts a ON a.id = t.account_id
-             WHERE t.token_hash = $1 FOR UPDATE OF t",
-            &[&sessions::hash(&r.refresh_token)],
-        )
-        .await?;
+    const HELD: &str = "SELECT t.account_id, t.family, t.used_at IS NOT NULL,
+            t.revoked_at IS NOT NULL OR t.expires_at < now(), a.name
+        FROM refresh_tokens t JOIN accounts a ON a.id = t.account_id
+        WHERE t.token_hash = $1 FOR UPDATE OF t";
+    let hash = sessions::hash(&r.refresh_token);
+    let row = a.waits.db("refresh", tx.query_opt(HELD, &[&hash])).await?;
     let Some(row) = row else {
         return Err(AccountsError::InvalidRefreshToken);
     };

@@ -10,7 +10,7 @@
 
 use crate::error::AccountsError;
 use crate::relations::{self, are_friends, befriend, has_blocked, take_request, unfriend};
-use chorus_kit::{Empty, Request, Service};
+use chorus_kit::{Empty, Request, Service, Waits};
 use chorus_protocol::presence;
 use deadpool_postgres::{GenericClient, Pool};
 use serde::{Deserialize, Serialize};
@@ -26,6 +26,8 @@ pub struct Friends {
     nats: async_nats::Client,
     /// The presence worker's bucket, opened on first use (it may start after us).
     presence: OnceCell<async_nats::jetstream::kv::Store>,
+    /// Times the queries other workers wait on (`int.friends.of`, `int.friends.blocked`).
+    waits: Waits,
 }
 
 /// Someone in a friends list.
@@ -84,12 +86,13 @@ pub struct Pair {
 }
 
 impl Friends {
-    /// The service's state over the accounts database.
-    pub fn new(db: Pool, nats: async_nats::Client) -> Arc<Friends> {
+    /// The service's state over the accounts database; queries timed in `waits`.
+    pub fn new(db: Pool, nats: async_nats::Client, waits: Waits) -> Arc<Friends> {
         Arc::new(Friends {
             db,
             nats,
             presence: OnceCell::new(),
+            waits,
         })
     }
 
@@ -321,10 +324,14 @@ async fn list(f: Arc<Friends>, req: Request, _: Empty) -> Result<FriendsList, Ac
 async fn of(f: Arc<Friends>, _req: Request, r: Of) -> Result<serde_json::Value, AccountsError> {
     let user = id("user", &r.user)?;
     let db = f.db.get().await?;
-    let rows = db
-        .query(
-            "SELECT CASE WHEN a = $1 THEN b ELSE a END FROM friendships WHERE a = $1 OR b = $1",
-            &[&user],
+    let rows = f
+        .waits
+        .db(
+            "friends_of",
+            db.query(
+                "SELECT CASE WHEN a = $1 THEN b ELSE a END FROM friendships WHERE a = $1 OR b = $1",
+                &[&user],
+            ),
         )
         .await?;
     let ids: Vec<String> = rows.iter().map(|r| r.get::<_, i64>(0).to_string()).collect();
@@ -336,12 +343,9 @@ async fn of(f: Arc<Friends>, _req: Request, r: Of) -> Result<serde_json::Value, 
 async fn blocked(f: Arc<Friends>, _req: Request, p: Pair) -> Result<serde_json::Value, AccountsError> {
     let (a, b) = (id("a", &p.a)?, id("b", &p.b)?);
     let db = f.db.get().await?;
-    let row = db
-        .query_opt(
-            "SELECT 1 FROM blocks WHERE (blocker = $1 AND blocked = $2) OR (blocker = $2 AND blocked = $1)",
-            &[&a, &b],
-        )
-        .await?;
+    const EITHER: &str =
+        "SELECT 1 FROM blocks WHERE (blocker = $1 AND blocked = $2) OR (blocker = $2 AND blocked = $1)";
+    let row = f.waits.db("blocked", db.query_opt(EITHER, &[&a, &b])).await?;
     Ok(json!({ "blocked": row.is_some() }))
 }
 

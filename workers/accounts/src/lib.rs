@@ -44,14 +44,14 @@ pub async fn spawn_in_process(
     let pool = chorus_kit::db::connect(db_url, 4).await?;
     chorus_kit::db::migrate(&pool, "accounts", MIGRATIONS).await?;
     let keys = crate::keys::SigningKeys::generate();
-    let accounts = Accounts::new(pool, keys, nats.clone(), settings);
     let metrics = Arc::new(chorus_kit::metrics::Metrics::new("accounts"));
+    let accounts = Accounts::new(pool, keys, nats.clone(), settings, metrics.waits());
     let subscribed = service(accounts).subscribe(&nats).await?;
     Ok(tokio::spawn(subscribed.serve(metrics, std::future::pending())))
 }
 
 /// Everything this worker serves: `svc.accounts.*` and `svc.friends.*`.
 pub fn service(accounts: Arc<Accounts>) -> Service<Arc<Accounts>> {
-    let friends = Friends::new(accounts.db.clone(), accounts.nats.clone());
+    let friends = Friends::new(accounts.db.clone(), accounts.nats.clone(), accounts.waits.clone());
     accounts::endpoints(accounts).merge(friends::service(friends))
 }

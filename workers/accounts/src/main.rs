@@ -104,7 +104,7 @@ fn main() -> anyhow::Result<()> {
 async fn setup(args: Args, ctx: Context) -> anyhow::Result<Service<Arc<Accounts>>> {
     let keys = args.signing_keys()?;
     let db = ctx.db.clone().expect("a spec with migrations has a database");
-    let accounts = Accounts::new(db, keys, ctx.nats.clone(), args.settings());
+    let accounts = Accounts::new(db, keys, ctx.nats.clone(), args.settings(), ctx.metrics.waits());
     let upkeep = accounts.clone();
     ctx.every(Duration::from_secs(60), move || upkeep.forget_old_attempts());
     Ok(service(accounts))

@@ -1,6 +1,6 @@
 //! The `chorus-accounts` binary as an operator runs it: keys from `CHORUS_SIGNING_KEYS`,
 //! migrations on start, `/readyz` 200 once it serves (the first request answered), the
-//! JWKS served, a clean exit on SIGTERM.
+//! JWKS served, a sign-up's query timed on `/metrics`, a clean exit on SIGTERM.
 
 use base64::Engine;
 use chorus_accounts::keys::SigningKeys;
@@ -46,6 +46,25 @@ async fn the_binary_serves_the_configured_keys_and_stops_on_sigterm() {
     // Migrated on start.
     let tables = db.connect().await.query("SELECT 1 FROM accounts", &[]).await;
     assert!(tables.is_ok(), "{tables:?}");
+    // A sign-up's query is timed on /metrics.
+    let mut signup = async_nats::HeaderMap::new();
+    for (name, value) in [
+        ("Chorus-User", "g-1"),
+        ("Chorus-Name", "guest-1"),
+        ("Chorus-Ns", "guest"),
+        ("Chorus-Conn", "c1"),
+    ] {
+        signup.insert(name, value);
+    }
+    let body = r#"{"name":"ann","password":"correct horse battery"}"#;
+    let reply = client
+        .request_with_headers("svc.accounts.signup", signup, body.into())
+        .await
+        .unwrap();
+    assert!(reply.headers.is_none(), "{:?}", reply.headers);
+    let (_, metrics) = chorus_testkit::client::http_get(http, "/metrics").await;
+    let timed = r#"chorus_worker_db_seconds_count{worker="accounts",op="signup"} 1"#;
+    assert!(metrics.contains(timed), "{metrics}");
 
     let exit = worker.terminate(Duration::from_secs(15)).await;
     assert!(exit.success(), "{exit:?}\n{}", worker.log());
