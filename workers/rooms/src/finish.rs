@@ -100,12 +100,17 @@ pub async fn answer_finished(
     }))
 }
 
-/// `svc.rooms.replay`: a finished room's game, players, seed and events, from Postgres.
+/// `svc.rooms.replay`: a finished room's game, players, seed and events, from Postgres. A
+/// realtime room's log holds inputs, not events, so its replay also says how many ticks
+/// it ran (`ticks`, each of `dt_ms`) and the inputs applied at each tick (`inputs`:
+/// `[{tick, inputs:[{by, input}|{by, forfeit}]}]`, ticks without inputs left out): `init`,
+/// then for each tick 1..=`ticks` its inputs (`command` then `apply`; a forfeit is the
+/// event `{type:"forfeit", player, reason}`) and then `tick`, gives the final state.
 pub async fn replay(rooms: &Rooms, rid: &str) -> Result<Value, RoomsError> {
     let client = rooms.db.get().await?;
     let Some(row) = client
         .query_opt(
-            "SELECT game, players, seed, events FROM room_results WHERE room = $1",
+            "SELECT game, players, seed, events, log, seq FROM room_results WHERE room = $1",
             &[&rid],
         )
         .await?
@@ -118,5 +123,20 @@ pub async fn replay(rooms: &Rooms, rid: &str) -> Result<Value, RoomsError> {
     let players: Value = row.get(1);
     let players: Vec<Seated> = serde_json::from_value(players).map_err(RoomsError::bus)?;
     let (game, seed, events): (String, i64, Value) = (row.get(0), row.get(2), row.get(3));
-    Ok(json!({"room": rid, "game": game, "players": players, "seed": seed, "events": events}))
+    let mut replay = json!({"room": rid, "game": game, "players": players, "seed": seed, "events": events});
+    let log: Vec<Entry> = serde_json::from_value(row.get(4)).map_err(RoomsError::bus)?;
+    let hz = rooms.game(&game).ok().map(|g| g.meta().tick_hz);
+    // Without the game file, a log of inputs still says the room was realtime.
+    if hz.map_or_else(|| log.iter().any(|e| !e.inputs.is_empty()), |hz| hz > 0) {
+        let ticks: i64 = row.get(5);
+        let inputs: Vec<Value> = log
+            .into_iter()
+            .filter(|e| !e.inputs.is_empty())
+            .map(|e| json!({"tick": e.seq, "inputs": e.inputs}))
+            .collect();
+        replay["ticks"] = json!(ticks);
+        replay["dt_ms"] = json!(hz.map(|hz| 1000 / hz));
+        replay["inputs"] = json!(inputs);
+    }
+    Ok(replay)
 }

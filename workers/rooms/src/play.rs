@@ -50,7 +50,8 @@ pub async fn leave(rooms: Arc<Rooms>, req: Request, ask: RoomReq) -> Result<Valu
     crate::routing::route(&rooms, room_id(&ask.room)?, &caller.id, Ask::Leave).await
 }
 
-/// `svc.rooms.replay {room}` → `{room, game, players, seed, events}` of a finished room.
+/// `svc.rooms.replay {room}` → `{room, game, players, seed, events}` of a finished room
+/// (a realtime room's also `{ticks, dt_ms, inputs}`, see [`finish::replay`]).
 pub async fn replay(rooms: Arc<Rooms>, req: Request, ask: RoomReq) -> Result<Value, RoomsError> {
     req.caller()?;
     finish::replay(&rooms, room_id(&ask.room)?).await

@@ -3,10 +3,12 @@
 //! tick; members' publishes on `room.{rid}.input` move them at the next tick and their
 //! `last_n` follows; a non-member's publish changes nothing; `svc.rooms.input` answers the
 //! tick that applied it or the game's refusal; `svc.rooms.state` answers at once; a leave
-//! ends a duel, which goes to Postgres with the inputs logged per tick.
+//! ends a duel, which goes to Postgres with the inputs logged per tick; its replay (the
+//! inputs per tick and the tick count) folds through the game to the final state.
 
 mod common;
 
+use chorus_games::{Game, JsGame, Limits, Player, Verdict};
 use chorus_rooms::Settings;
 use common::Stack;
 use futures_util::StreamExt;
@@ -130,7 +132,7 @@ async fn inputs_move_players_at_the_next_tick_and_a_leave_finishes_the_room() {
     let db = stack.db.connect().await;
     let row = db
         .query_one(
-            "SELECT winner, seq, log FROM room_results WHERE room = $1",
+            "SELECT winner, seq, log, final_state FROM room_results WHERE room = $1",
             &[&rid],
         )
         .await
@@ -156,4 +158,52 @@ async fn inputs_move_players_at_the_next_tick_and_a_leave_finishes_the_room() {
         ],
         "the log holds the applied inputs, each once, and nothing of the stranger's or the refused"
     );
+
+    let replay = stack
+        .call("bob", "svc.rooms.replay", json!({"room": rid}))
+        .await
+        .unwrap();
+    assert_eq!(
+        (replay["ticks"].as_i64(), replay["dt_ms"].as_u64()),
+        (Some(final_seq), Some(50))
+    );
+    assert_eq!(replay["events"], json!([]));
+    let final_state: Value = row.get(3);
+    assert_eq!(
+        fold_realtime(&replay),
+        final_state,
+        "the replay folds to the final state"
+    );
+}
+
+/// A realtime room's replay folded through the game: `init`, then for each tick its
+/// logged inputs (`command` then `apply`, a forfeit as its event) and `tick`.
+fn fold_realtime(replay: &Value) -> Value {
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../games/arena.js");
+    let game = JsGame::load(&file, Limits::default()).unwrap();
+    let players: Vec<Player> = serde_json::from_value(replay["players"].clone()).unwrap();
+    let mut state = game
+        .init(&players, replay["seed"].as_u64().unwrap() as u32)
+        .unwrap();
+    let dt_ms = replay["dt_ms"].as_u64().unwrap() as u32;
+    let mut logged = replay["inputs"].as_array().unwrap().iter().peekable();
+    for tick in 1..=replay["ticks"].as_u64().unwrap() {
+        if let Some(at) = logged.next_if(|e| e["tick"] == tick) {
+            for one in at["inputs"].as_array().unwrap() {
+                let by = one["by"].as_str().unwrap();
+                let events = match &one["forfeit"] {
+                    Value::String(reason) => vec![json!({"type": "forfeit", "player": by, "reason": reason})],
+                    _ => match game.command(&state, by, &one["input"]).unwrap() {
+                        Verdict::Events(events) => events,
+                        Verdict::Refused(r) => panic!("a logged input refused: {r:?}"),
+                    },
+                };
+                state = game.apply(state, &events).unwrap();
+            }
+        }
+        let made = game.tick(&state, dt_ms).unwrap();
+        state = game.apply(state, &made).unwrap();
+    }
+    assert!(logged.next().is_none(), "every logged tick folded");
+    state
 }
