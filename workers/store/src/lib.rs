@@ -56,8 +56,8 @@ pub async fn spawn_in_process(
 ) -> Result<tokio::task::JoinHandle<Result<(), KitError>>, SpawnError> {
     let pool = chorus_kit::db::connect(db_url, 4).await?;
     chorus_kit::db::migrate(&pool, "store", MIGRATIONS).await?;
-    let store = Store::new(pool, nats.clone(), catalog, settings);
     let metrics = Arc::new(chorus_kit::metrics::Metrics::new("store"));
+    let store = Store::new(pool, nats.clone(), catalog, settings, metrics.waits());
     let subscribed = service(store.clone()).subscribe(&nats).await?;
     // Opening the consumer asks the server (JetStream's API) on the same connection, after
     // the subscriptions: its answer means the server holds them (a flush alone only means

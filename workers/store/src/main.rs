@@ -72,7 +72,13 @@ async fn setup(args: Args, ctx: Context) -> anyhow::Result<Service<Arc<Store>>> 
     let catalog = Catalog::load(&args.store_catalog)?;
     tracing::info!(file = %args.store_catalog.display(), goods = catalog.goods().len(), "catalog loaded");
     let db = ctx.db.clone().expect("a spec with migrations has a database");
-    let store = Store::new(db, ctx.nats.clone(), catalog, args.settings());
+    let store = Store::new(
+        db,
+        ctx.nats.clone(),
+        catalog,
+        args.settings(),
+        ctx.metrics.waits(),
+    );
     let rewards = Rewards::open(&ctx.nats)
         .await
         .context("the stream of finished matches")?;

@@ -95,7 +95,7 @@ impl Rewards {
         while let Some(msg) = self.messages.next().await {
             let msg = msg.map_err(bus)?;
             let applied = match serde_json::from_slice::<Finished>(&msg.payload) {
-                Ok(event) => pay(&store, &event).await.map(|_| ()),
+                Ok(event) => store.waits.db("reward", pay(&store, &event)).await.map(|_| ()),
                 Err(_) => {
                     tracing::warn!(subject = %msg.subject, "malformed finished-match event dropped");
                     Ok(())

@@ -41,7 +41,7 @@ async fn catalog(store: Arc<Store>, req: Request, _: Empty) -> Result<CatalogRep
 /// `svc.store.wallet`: the balance and the last ledger entries, newest first.
 async fn wallet(store: Arc<Store>, req: Request, _: Empty) -> Result<Wallet, StoreError> {
     let user = member(&req)?;
-    reads::wallet(&store, &user).await
+    store.waits.db("wallet", reads::wallet(&store, &user)).await
 }
 
 /// The answer to `svc.store.inventory`.
@@ -54,7 +54,10 @@ struct InventoryReply {
 async fn inventory(store: Arc<Store>, req: Request, _: Empty) -> Result<InventoryReply, StoreError> {
     let user = member(&req)?;
     Ok(InventoryReply {
-        items: reads::inventory(&store, &user).await?,
+        items: store
+            .waits
+            .db("inventory", reads::inventory(&store, &user))
+            .await?,
     })
 }
 
@@ -83,7 +86,10 @@ async fn buy(store: Arc<Store>, req: Request, buy: Buy) -> Result<Bought, StoreE
         .catalog
         .get(&buy.good)
         .ok_or_else(|| StoreError::UnknownGood(buy.good.clone()))?;
-    purchase::buy(&store, &user, good, &key).await
+    store
+        .waits
+        .db("buy", purchase::buy(&store, &user, good, &key))
+        .await
 }
 
 /// The arguments of `int.store.refund`.
@@ -95,7 +101,10 @@ struct Refund {
 
 /// `int.store.refund`: the purchase's coins back, the good gone; once.
 async fn refund(store: Arc<Store>, _: Request, r: Refund) -> Result<Refunded, StoreError> {
-    purchase::refund(&store, r.purchase).await
+    store
+        .waits
+        .db("refund", purchase::refund(&store, r.purchase))
+        .await
 }
 
 /// The arguments of `int.store.owned`.
@@ -121,6 +130,9 @@ async fn owned(store: Arc<Store>, _: Request, o: Owned) -> Result<OwnedReply, St
         return Err(ServiceError::bad_request(message).into());
     }
     Ok(OwnedReply {
-        owned: reads::owned(&store, &o.users, o.kind.as_deref()).await?,
+        owned: store
+            .waits
+            .db("owned", reads::owned(&store, &o.users, o.kind.as_deref()))
+            .await?,
     })
 }

@@ -3,7 +3,7 @@
 
 use crate::catalog::Catalog;
 use crate::error::StoreError;
-use chorus_kit::Request;
+use chorus_kit::{Request, Waits};
 use deadpool_postgres::Pool;
 use std::sync::Arc;
 
@@ -42,16 +42,26 @@ pub struct Store {
     pub catalog: Catalog,
     /// The settings.
     pub settings: Settings,
+    /// Times each endpoint's transaction (`buy`, `wallet`…) on the worker's `/metrics`.
+    pub waits: Waits,
 }
 
 impl Store {
-    /// The shared state.
-    pub fn new(db: Pool, nats: async_nats::Client, catalog: Catalog, settings: Settings) -> Arc<Store> {
+    /// The shared state; its transactions are timed in `waits` (the worker's
+    /// `Metrics::waits()`).
+    pub fn new(
+        db: Pool,
+        nats: async_nats::Client,
+        catalog: Catalog,
+        settings: Settings,
+        waits: Waits,
+    ) -> Arc<Store> {
         Arc::new(Store {
             db,
             nats,
             catalog,
             settings,
+            waits,
         })
     }
 }

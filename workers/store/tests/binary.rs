@@ -109,6 +109,10 @@ async fn the_default_catalog_serves_and_sigterm_stops_it() {
         .await
         .unwrap();
     assert_eq!(&owned.payload[..], br#"{"owned":{}}"#);
+    // Its query is timed on /metrics.
+    let (_, metrics) = chorus_testkit::client::http_get(http.parse().unwrap(), "/metrics").await;
+    let timed = r#"chorus_worker_db_seconds_count{worker="store",op="owned"} 1"#;
+    assert!(metrics.contains(timed), "{metrics}");
     let exit = worker.terminate(Duration::from_secs(15)).await;
     assert!(exit.success(), "{exit:?}\n{}", worker.log());
 }
