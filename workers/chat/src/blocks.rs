@@ -4,7 +4,8 @@
 //! carries no `Chorus-*` headers: that is how the method knows a worker is asking. When the
 //! answer does not come, a direct message is refused (fail closed), never sent unchecked.
 
-use chorus_kit::ServiceError;
+use crate::settings::BLOCKS_SUBJECT;
+use chorus_kit::{ServiceError, Waits};
 use chorus_protocol::{ErrorCode, headers};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -24,9 +25,11 @@ struct Answer {
 }
 
 /// Whether `a` blocks `b` or `b` blocks `a`; `not_found` when the accounts worker knows no
-/// such user, `unavailable` when nobody can say in `timeout`.
+/// such user, `unavailable` when nobody can say in `timeout`. The request is timed in
+/// `waits` as `int.friends.blocked`, whatever subject the setting names.
 pub async fn either_blocks(
     nats: &async_nats::Client,
+    waits: &Waits,
     subject: &str,
     timeout: Duration,
     a: &str,
@@ -37,13 +40,11 @@ pub async fn either_blocks(
     let request = async_nats::Request::new()
         .payload(body.into())
         .timeout(Some(timeout));
-    let reply = nats
-        .send_request(subject.to_string(), request)
-        .await
-        .map_err(|e| {
-            tracing::warn!(error = %e, "asking for blocks failed");
-            refused()
-        })?;
+    let asked = nats.send_request(subject.to_string(), request);
+    let reply = waits.nats(BLOCKS_SUBJECT, asked).await.map_err(|e| {
+        tracing::warn!(error = %e, "asking for blocks failed");
+        refused()
+    })?;
     if let Some(code) = reply.headers.as_ref().and_then(|h| h.get(headers::ERROR)) {
         // The accounts worker takes only account ids of existing users.
         if matches!(code.as_str(), "bad_request" | "not_found") {

@@ -3,8 +3,9 @@
 //! compare-and-set on the channel's revision, retried when another replica changed it
 //! first, so any number of workers may serve `join`, `leave` and `mute` at once.
 
+use crate::buckets::CHANNELS;
 use async_nats::jetstream::kv;
-use chorus_kit::ServiceError;
+use chorus_kit::{ServiceError, Waits};
 use chorus_protocol::ErrorCode;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -65,12 +66,14 @@ pub enum Change {
 pub struct Channels {
     /// The bucket.
     kv: kv::Store,
+    /// Times each operation on the bucket.
+    waits: Waits,
 }
 
 impl Channels {
-    /// Channels in `kv`.
-    pub fn new(kv: kv::Store) -> Channels {
-        Channels { kv }
+    /// Channels in `kv`; each operation timed in `waits`.
+    pub fn new(kv: kv::Store, waits: Waits) -> Channels {
+        Channels { kv, waits }
     }
 
     /// The channel `name`, if it exists.
@@ -93,9 +96,13 @@ impl Channels {
                 Change::Keep => Ok(()),
                 Change::Put(channel) => {
                     let body = serde_json::to_vec(&channel).expect("a channel serializes");
-                    self.kv.update(name, body.into(), revision).await.map(drop)
+                    let updated = self.kv.update(name, body.into(), revision);
+                    self.waits.kv(CHANNELS, "update", updated).await.map(drop)
                 }
-                Change::Delete => self.kv.delete_expect_revision(name, Some(revision)).await,
+                Change::Delete => {
+                    let deleted = self.kv.delete_expect_revision(name, Some(revision));
+                    self.waits.kv(CHANNELS, "delete", deleted).await
+                }
             };
             match written {
                 Ok(()) => return Ok(answer),
@@ -113,7 +120,8 @@ impl Channels {
     /// The channel and the revision to write over (that of a deletion marker, or 0 when the
     /// key never existed).
     async fn read(&self, name: &str) -> Result<(Option<Channel>, u64), ServiceError> {
-        let Some(entry) = self.kv.entry(name).await.map_err(|e| unavailable(name, e))? else {
+        let entry = self.waits.kv(CHANNELS, "get", self.kv.entry(name)).await;
+        let Some(entry) = entry.map_err(|e| unavailable(name, e))? else {
             return Ok((None, 0));
         };
         if entry.operation != kv::Operation::Put {

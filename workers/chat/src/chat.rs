@@ -11,7 +11,7 @@ use crate::names::{ChannelName, Place, user_id};
 use crate::settings::Settings;
 use async_nats::Client;
 use bytes::Bytes;
-use chorus_kit::{Caller, Request, ServiceError};
+use chorus_kit::{Caller, Request, ServiceError, Waits};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -30,21 +30,32 @@ pub struct Chat {
     /// Messages per user id. Per process: N replicas let a user write N times as fast,
     /// which is still bounded, and costs no round trip.
     rate: DefaultKeyedRateLimiter<String>,
+    /// Times the blocks request (the buckets time their own operations).
+    waits: Waits,
 }
 
 impl Chat {
-    /// Opens (or creates) the buckets on `nats` and returns the worker's state.
-    pub async fn open(nats: Client, settings: Settings) -> Result<Arc<Chat>, BucketError> {
+    /// Opens (or creates) the buckets on `nats` and returns the worker's state, which times
+    /// what it waits on (buckets, the blocks request) in `waits` (the worker's
+    /// `Metrics::waits()`).
+    pub async fn open(nats: Client, settings: Settings, waits: Waits) -> Result<Arc<Chat>, BucketError> {
         let js = async_nats::jetstream::new(nats.clone());
         let buckets = Buckets::open(&js, &settings).await?;
         let per_sec = NonZeroU32::new(settings.rate_per_sec.max(1)).expect("at least one");
         let burst = NonZeroU32::new(settings.rate_burst.max(1)).expect("at least one");
         Ok(Arc::new(Chat {
             nats,
-            messages: Messages::new(buckets.chat, js, buckets.ttl, settings.history_idle),
-            channels: Channels::new(buckets.channels),
+            messages: Messages::new(
+                buckets.chat,
+                js,
+                buckets.ttl,
+                settings.history_idle,
+                waits.clone(),
+            ),
+            channels: Channels::new(buckets.channels, waits.clone()),
             rate: RateLimiter::keyed(Quota::per_second(per_sec).allow_burst(burst)),
             settings,
+            waits,
         }))
     }
 
@@ -144,7 +155,8 @@ impl Chat {
             Place::Dm { .. } => {
                 let peer = place.peer_of(&caller.id).expect("the caller is a side");
                 let (subject, timeout) = (&self.settings.blocks_subject, self.settings.blocks_timeout);
-                if blocks::either_blocks(&self.nats, subject, timeout, &caller.id, peer).await? {
+                let (nats, waits) = (&self.nats, &self.waits);
+                if blocks::either_blocks(nats, waits, subject, timeout, &caller.id, peer).await? {
                     return Err(ServiceError::forbidden("you cannot message that user"));
                 }
                 Ok(())

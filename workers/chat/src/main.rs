@@ -126,7 +126,7 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn setup(args: Args, ctx: Context) -> anyhow::Result<Service<Arc<Chat>>> {
-    let chat = Chat::open(ctx.nats.clone(), args.settings()).await?;
+    let chat = Chat::open(ctx.nats.clone(), args.settings(), ctx.metrics.waits()).await?;
     let upkeep = chat.clone();
     ctx.every(Duration::from_secs(60), move || upkeep.forget_quiet_writers());
     Ok(service(chat))

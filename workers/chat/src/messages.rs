@@ -3,12 +3,13 @@
 //! extends its life), deleted by a retraction, and read back newest first through a KV
 //! watch. What fails here answers `unavailable`; the log names the key, never the text.
 
+use crate::buckets::CHAT;
 use crate::message::Message;
 use crate::names::MsgId;
 use async_nats::header::{self, HeaderMap, HeaderValue};
 use async_nats::jetstream::{self, context::PublishErrorKind, kv, stream::DirectGetErrorKind};
 use bytes::Bytes;
-use chorus_kit::ServiceError;
+use chorus_kit::{ServiceError, Waits};
 use chorus_protocol::ErrorCode;
 use futures_util::StreamExt;
 use std::collections::BTreeMap;
@@ -42,12 +43,26 @@ pub struct Messages {
     ttl: Duration,
     /// See [`crate::Settings::history_idle`].
     idle: Duration,
+    /// Times each operation on the bucket.
+    waits: Waits,
 }
 
 impl Messages {
-    /// Messages in `kv`, which keeps them `ttl`.
-    pub fn new(kv: kv::Store, js: jetstream::Context, ttl: Duration, idle: Duration) -> Messages {
-        Messages { kv, js, ttl, idle }
+    /// Messages in `kv`, which keeps them `ttl`; each operation timed in `waits`.
+    pub fn new(
+        kv: kv::Store,
+        js: jetstream::Context,
+        ttl: Duration,
+        idle: Duration,
+        waits: Waits,
+    ) -> Messages {
+        Messages {
+            kv,
+            js,
+            ttl,
+            idle,
+            waits,
+        }
     }
 
     /// How long a message lives from its `ts`.
@@ -58,8 +73,9 @@ impl Messages {
     /// Stores a new message under `key` (refused if the key exists).
     pub async fn create(&self, key: &str, message: &Message) -> Result<(), ServiceError> {
         let body = serde_json::to_vec(message).expect("a message serializes");
-        self.kv
-            .create(key, body.into())
+        let created = self.kv.create(key, body.into());
+        self.waits
+            .kv(CHAT, "create", created)
             .await
             .map_err(|e| unavailable(key, "storing", e))?;
         Ok(())
@@ -68,8 +84,8 @@ impl Messages {
     /// The live message under `key`, if any.
     pub async fn get(&self, key: &str) -> Result<Option<Stored>, ServiceError> {
         let entry = self
-            .kv
-            .entry(key)
+            .waits
+            .kv(CHAT, "get", self.kv.entry(key))
             .await
             .map_err(|e| unavailable(key, "reading", e))?;
         let Some(entry) = entry.filter(|e| e.operation == kv::Operation::Put) else {
@@ -100,10 +116,13 @@ impl Messages {
         headers.insert(header::NATS_MESSAGE_TTL, HeaderValue::from(left.as_secs().max(1)));
         let body = Bytes::from(serde_json::to_vec(message).expect("a message serializes"));
         let subject = format!("{}{key}", self.kv.prefix);
-        let acked = match self.js.publish_with_headers(subject, headers, body).await {
-            Ok(ack) => ack.await,
-            Err(e) => Err(e),
-        };
+        let acked = self.waits.kv(CHAT, "update", async {
+            match self.js.publish_with_headers(subject, headers, body).await {
+                Ok(ack) => ack.await,
+                Err(e) => Err(e),
+            }
+        });
+        let acked = acked.await;
         match acked {
             Ok(_) => Ok(Written::Done),
             Err(e) if e.kind() == PublishErrorKind::WrongLastSequence => Ok(Written::Raced),
@@ -113,7 +132,8 @@ impl Messages {
 
     /// Deletes the message under `key` if it is still at `revision`.
     pub async fn remove(&self, key: &str, revision: u64) -> Result<Written, ServiceError> {
-        match self.kv.delete_expect_revision(key, Some(revision)).await {
+        let deleted = self.kv.delete_expect_revision(key, Some(revision));
+        match self.waits.kv(CHAT, "delete", deleted).await {
             Ok(()) => Ok(Written::Done),
             Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => Ok(Written::Raced),
             Err(e) => Err(unavailable(key, "deleting", e)),
@@ -123,6 +143,18 @@ impl Messages {
     /// The newest `limit` live messages whose keys match `keys` (and whose ids are older than
     /// `before`), newest first.
     pub async fn history(
+        &self,
+        keys: &str,
+        before: Option<&MsgId>,
+        limit: usize,
+    ) -> Result<Vec<Message>, ServiceError> {
+        self.waits
+            .kv(CHAT, "history", self.read_history(keys, before, limit))
+            .await
+    }
+
+    /// [`Messages::history`], untimed.
+    async fn read_history(
         &self,
         keys: &str,
         before: Option<&MsgId>,

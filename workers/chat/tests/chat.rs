@@ -9,7 +9,10 @@ mod common;
 use async_nats::jetstream::stream::StorageType;
 use chorus_chat::Settings;
 use chorus_testkit::NatsServer;
-use common::{User, call, code, ids, next_json, settings, start_accounts, start_chat};
+use common::{
+    User, call, code, histogram_count, ids, next_json, settings, start_accounts, start_chat,
+    start_chat_metered,
+};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
@@ -552,7 +555,7 @@ async fn sign_up(client: &async_nats::Client, name: &str) -> User {
 async fn a_direct_message_reaches_both_sides_and_their_history_only() {
     let nats = NatsServer::start().await;
     let _db = start_accounts(&nats).await;
-    start_chat(&nats, settings()).await;
+    let (_chat, metrics) = start_chat_metered(&nats, settings()).await;
     let client = client(&nats).await;
     let (ann, bob, cy) = (
         sign_up(&client, "ann").await,
@@ -575,6 +578,14 @@ async fn a_direct_message_reaches_both_sides_and_their_history_only() {
         (&json!(bob.id), &json!(ann.id))
     );
     assert!(sent.get("channel").is_none(), "{sent}");
+    // What the send waited on is timed: the blocks request, and the bucket.
+    let asked = r#"worker="chat",subject="int.friends.blocked",result="ok""#;
+    assert_eq!(
+        histogram_count(&metrics, "chorus_worker_nats_request_seconds", asked),
+        1
+    );
+    let stored = r#"worker="chat",bucket="chat",op="create""#;
+    assert_eq!(histogram_count(&metrics, "chorus_worker_kv_seconds", stored), 1);
     let event = json!({"event": "send", "message": sent});
     assert_eq!(next_json(&mut bob_inbox).await, event);
     assert_eq!(next_json(&mut ann_inbox).await, event, "the sender's other tabs");
@@ -652,18 +663,20 @@ async fn a_direct_message_is_refused_when_either_side_blocks() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_direct_message_fails_closed_when_blocks_cannot_be_checked() {
     let nats = NatsServer::start().await;
-    start_chat(
-        &nats,
-        Settings {
-            blocks_timeout: Duration::from_millis(300),
-            ..settings()
-        },
-    )
-    .await;
+    let settings = Settings {
+        blocks_timeout: Duration::from_millis(300),
+        ..settings()
+    };
+    let (_chat, metrics) = start_chat_metered(&nats, settings).await;
     let client = client(&nats).await;
     let ann = User::new("7", "ann");
     let answer = call(&client, "chat.dm", Some(&ann), json!({"to": "8", "text": "hi"})).await;
     assert_eq!(code(answer), "unavailable");
+    let asked = r#"worker="chat",subject="int.friends.blocked",result="no_responders""#;
+    assert_eq!(
+        histogram_count(&metrics, "chorus_worker_nats_request_seconds", asked),
+        1
+    );
     // Nothing was kept (and so nothing went out: a message fans out only once stored).
     assert!(history(&client, &ann, json!({"dm": "8"})).await.is_empty());
 }

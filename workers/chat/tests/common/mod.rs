@@ -7,6 +7,7 @@
 
 use async_nats::HeaderMap;
 use chorus_chat::{Chat, Settings};
+use chorus_kit::metrics::Metrics;
 use chorus_protocol::headers;
 pub use chorus_testkit::client::{WAIT, Ws};
 use chorus_testkit::{NatsServer, Process, TestDb};
@@ -28,12 +29,31 @@ pub fn settings() -> Settings {
 /// Serves the chat worker with `settings` on `nats`, in the background; returns once it
 /// answers.
 pub async fn start_chat(nats: &NatsServer, settings: Settings) -> Arc<Chat> {
+    start_chat_metered(nats, settings).await.0
+}
+
+/// [`start_chat`], and the worker's metrics, to read what it timed.
+pub async fn start_chat_metered(nats: &NatsServer, settings: Settings) -> (Arc<Chat>, Arc<Metrics>) {
     let client = async_nats::connect(nats.url()).await.unwrap();
-    let chat = Chat::open(client.clone(), settings).await.unwrap();
-    let metrics = Arc::new(chorus_kit::metrics::Metrics::new("chat"));
-    tokio::spawn(chorus_chat::service(chat.clone()).serve(client, metrics, std::future::pending()));
+    let metrics = Arc::new(Metrics::new("chat"));
+    let chat = Chat::open(client.clone(), settings, metrics.waits())
+        .await
+        .unwrap();
+    let served = chorus_chat::service(chat.clone()).serve(client, metrics.clone(), std::future::pending());
+    tokio::spawn(served);
     nats.await_subscriber("svc.chat.unmute").await;
-    chat
+    (chat, metrics)
+}
+
+/// The count of the histogram `name` with exactly these `labels` in `metrics`, 0 when
+/// it has no such series.
+pub fn histogram_count(metrics: &Metrics, name: &str, labels: &str) -> u64 {
+    let prefix = format!("{name}_count{{{labels}}} ");
+    metrics
+        .encode()
+        .lines()
+        .find_map(|l| l.strip_prefix(prefix.as_str()))
+        .map_or(0, |n| n.parse().unwrap())
 }
 
 /// Serves the accounts worker (accounts, friends, blocks) on `nats` over a fresh database.
