@@ -54,7 +54,8 @@ impl Background {
         settings: Settings,
     ) -> Result<Background, StoreError> {
         let listener = events::Listener::open(&nats).await?;
-        let notifier = notify::Notifier::new(nats, settings.friends_timeout);
+        // Timed where the store is (the worker's metrics, or nowhere).
+        let notifier = notify::Notifier::new(nats, settings.friends_timeout).with_waits(store.waits.clone());
         Ok(Background {
             listener,
             store,

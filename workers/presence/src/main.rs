@@ -45,8 +45,11 @@ async fn setup(args: Args, ctx: Context) -> anyhow::Result<Service<(PresenceStor
         ttl: Duration::from_secs(args.presence_ttl_secs.max(1)),
         friends_timeout: Duration::from_millis(args.friends_timeout_ms),
     };
-    let store = PresenceStore::open(ctx.nats.clone(), settings.ttl).await?;
-    let notifier = Notifier::new(ctx.nats.clone(), settings.friends_timeout);
+    let waits = ctx.metrics.waits();
+    let store = PresenceStore::open(ctx.nats.clone(), settings.ttl)
+        .await?
+        .with_waits(waits.clone());
+    let notifier = Notifier::new(ctx.nats.clone(), settings.friends_timeout).with_waits(waits);
     let background = Background::open(ctx.nats.clone(), store.clone(), settings).await?;
     ctx.essential("the presence event listener", background.run());
     Ok(service(store, notifier))

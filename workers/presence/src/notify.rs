@@ -4,8 +4,12 @@
 //! user is no friend, so learns nothing.
 
 use crate::store::Transition;
+use chorus_kit::Waits;
 use chorus_protocol::presence::{self, Notice};
 use std::time::Duration;
+
+/// The accounts worker's internal method that lists a user's friends.
+const FRIENDS_OF: &str = "int.friends.of";
 
 /// Why a user's friends could not be had.
 #[derive(Debug, thiserror::Error)]
@@ -21,14 +25,28 @@ pub enum FriendsError {
 /// Asks for friends and tells them.
 #[derive(Clone)]
 pub struct Notifier {
+    /// Where friends are asked for and told.
     nats: async_nats::Client,
+    /// How long to wait for a friends list.
     timeout: Duration,
+    /// Times the friends request (to nowhere until [`Notifier::with_waits`]).
+    waits: Waits,
 }
 
 impl Notifier {
     /// A notifier waiting at most `timeout` for a friends list.
     pub fn new(nats: async_nats::Client, timeout: Duration) -> Notifier {
-        Notifier { nats, timeout }
+        Notifier {
+            nats,
+            timeout,
+            waits: Waits::default(),
+        }
+    }
+
+    /// The same notifier, timing its friends requests in `waits` (the worker's
+    /// `Metrics::waits()`).
+    pub fn with_waits(self, waits: Waits) -> Notifier {
+        Notifier { waits, ..self }
     }
 
     /// The ids of `uid`'s friends.
@@ -41,7 +59,8 @@ impl Notifier {
         let request = async_nats::Request::new()
             .payload(body.into())
             .timeout(Some(self.timeout));
-        let reply = self.nats.send_request("int.friends.of", request).await?;
+        let asked = self.nats.send_request(FRIENDS_OF, request);
+        let reply = self.waits.nats(FRIENDS_OF, asked).await?;
         if let Some(code) = reply
             .headers
             .as_ref()

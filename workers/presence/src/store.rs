@@ -9,6 +9,7 @@
 
 use async_nats::HeaderMap;
 use async_nats::jetstream::{self, kv};
+use chorus_kit::Waits;
 use chorus_protocol::presence::{self, ConnRef, UserPresence};
 use std::time::Duration;
 
@@ -55,6 +56,8 @@ pub struct PresenceStore {
     kv: kv::Store,
     /// How long a heartbeat lives.
     ttl: Duration,
+    /// Times each operation on the bucket (untimed-to-nowhere until [`Self::with_waits`]).
+    pub(crate) waits: Waits,
 }
 
 /// How long a connection that ended before it began is remembered.
@@ -76,7 +79,17 @@ impl PresenceStore {
                 ..Default::default()
             })
             .await?;
-        Ok(PresenceStore { js, kv, ttl })
+        Ok(PresenceStore {
+            js,
+            kv,
+            ttl,
+            waits: Waits::default(),
+        })
+    }
+
+    /// The same store, timing its operations in `waits` (the worker's `Metrics::waits()`).
+    pub fn with_waits(self, waits: Waits) -> PresenceStore {
+        PresenceStore { waits, ..self }
     }
 
     /// Records that `bridge` is alive, for the TTL.
@@ -84,18 +97,23 @@ impl PresenceStore {
         let mut headers = HeaderMap::new();
         headers.insert("Nats-TTL", self.ttl.as_secs().max(1).to_string().as_str());
         let subject = format!("$KV.{}.{}", presence::BUCKET, presence::bridge_key(bridge));
-        let ack = self
-            .js
-            .publish_with_headers(subject, headers, bytes_of(bridge))
-            .await
-            .map_err(|e| StoreError::Write(e.to_string()))?;
-        ack.await.map_err(|e| StoreError::Write(e.to_string()))?;
+        let beat = async {
+            let ack = self
+                .js
+                .publish_with_headers(subject, headers, bytes_of(bridge))
+                .await;
+            ack.map_err(|e| StoreError::Write(e.to_string()))?
+                .await
+                .map_err(|e| StoreError::Write(e.to_string()))
+        };
+        self.waits.kv(presence::BUCKET, "beat", beat).await?;
         Ok(())
     }
 
     /// Whether `bridge` beat within the TTL.
     pub async fn bridge_alive(&self, bridge: &str) -> Result<bool, StoreError> {
-        Ok(self.kv.get(presence::bridge_key(bridge)).await?.is_some())
+        let got = self.kv.get(presence::bridge_key(bridge));
+        Ok(self.waits.kv(presence::BUCKET, "get", got).await?.is_some())
     }
 
     /// A user's live connections (empty when offline).
@@ -130,7 +148,8 @@ impl PresenceStore {
     /// each other across replicas), so its late start is ignored.
     pub async fn bury(&self, conn: &str) -> Result<(), StoreError> {
         let key = format!("gone.{conn}");
-        match self.kv.create_with_ttl(&key, bytes_of(conn), TOMBSTONE_TTL).await {
+        let created = self.kv.create_with_ttl(&key, bytes_of(conn), TOMBSTONE_TTL);
+        match self.waits.kv(presence::BUCKET, "create", created).await {
             Ok(_) => Ok(()),
             Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => Ok(()),
             Err(e) => Err(StoreError::Write(e.to_string())),
@@ -139,7 +158,8 @@ impl PresenceStore {
 
     /// Whether connection `conn` was buried.
     pub async fn buried(&self, conn: &str) -> Result<bool, StoreError> {
-        Ok(self.kv.get(format!("gone.{conn}")).await?.is_some())
+        let got = self.kv.get(format!("gone.{conn}"));
+        Ok(self.waits.kv(presence::BUCKET, "get", got).await?.is_some())
     }
 
     /// Every user with a connection on record.
@@ -169,7 +189,8 @@ impl PresenceStore {
 
     /// The user's record and its revision (0: none).
     async fn read(&self, uid: &str) -> Result<(UserPresence, u64), StoreError> {
-        Ok(match self.kv.entry(presence::user_key(uid)).await? {
+        let entry = self.kv.entry(presence::user_key(uid));
+        Ok(match self.waits.kv(presence::BUCKET, "get", entry).await? {
             Some(e) if e.operation == kv::Operation::Put => {
                 (serde_json::from_slice(&e.value).unwrap_or_default(), e.revision)
             }
@@ -194,9 +215,14 @@ impl PresenceStore {
             let online = !record.conns.is_empty();
             let written = if online {
                 let value = serde_json::to_vec(&record).expect("serializes");
-                self.kv.update(&key, value.into(), revision).await.map(|_| ())
+                let updated = self.kv.update(&key, value.into(), revision);
+                self.waits
+                    .kv(presence::BUCKET, "update", updated)
+                    .await
+                    .map(|_| ())
             } else {
-                self.kv.delete_expect_revision(&key, Some(revision)).await
+                let deleted = self.kv.delete_expect_revision(&key, Some(revision));
+                self.waits.kv(presence::BUCKET, "delete", deleted).await
             };
             match written {
                 Ok(()) => {

@@ -1,5 +1,6 @@
 //! The `chorus-presence` binary as an operator runs it: settings from the environment, the
-//! bucket and the event stream made before `/readyz` answers 200, a clean exit on SIGTERM.
+//! bucket and the event stream made before `/readyz` answers 200, its bucket reads timed on
+//! `/metrics`, a clean exit on SIGTERM.
 
 use chorus_protocol::presence::{self, ConnEvent};
 use chorus_testkit::{NatsServer, Process};
@@ -48,6 +49,11 @@ async fn the_binary_keeps_presence_and_stops_on_sigterm() {
         .unwrap();
     let record: presence::UserPresence = serde_json::from_slice(&entry.value).unwrap();
     assert_eq!(record.name, "five");
+    // The read before that write was timed (and observed before the write began).
+    let (_, metrics) = chorus_testkit::client::http_get(http, "/metrics").await;
+    let reads = r#"chorus_worker_kv_seconds_count{worker="presence",bucket="presence",op="get"} "#;
+    let count = metrics.lines().find_map(|l| l.strip_prefix(reads));
+    assert!(count.is_some_and(|n| n.parse::<u64>().unwrap() >= 1), "{metrics}");
 
     let exit = worker.terminate(Duration::from_secs(15)).await;
     assert!(exit.success(), "{exit:?}\n{}", worker.log());
