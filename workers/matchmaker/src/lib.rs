@@ -15,7 +15,7 @@
 //! - [`round`]: matching rounds: claim, open the room, tell the players.
 //! - [`peers`]: asking the rooms worker for ratings and rooms.
 //! - [`disconnects`]: cancelling the tickets of closed connections.
-//! - [`metrics`]: groups by outcome, tickets waiting.
+//! - [`metrics`]: groups by outcome, tickets waiting, matched players' wait.
 //! - [`settings`]: settings and defaults; [`error`]: [`MmError`].
 //!
 //! Here: [`Matchmaker`], what the endpoints share, and [`Background`], what runs beside them.
@@ -95,11 +95,11 @@ pub async fn open(
     metrics: &Metrics,
 ) -> Result<(Arc<Matchmaker>, Background), MmError> {
     let js = async_nats::jetstream::new(nats.clone());
-    let queue = Queue::open(&js, &settings).await?;
+    let queue = Queue::open(&js, &settings).await?.with_waits(metrics.waits());
     let view = View::new();
     let follow = view.watch(&queue).await?;
     let disconnects = Disconnects::open(&nats).await?;
-    let peers = Peers::new(nats.clone(), &settings);
+    let peers = Peers::new(nats.clone(), &settings, metrics.waits());
     let catalog = Arc::new(catalog);
     let rounds = Rounds {
         nats,
@@ -136,7 +136,16 @@ pub async fn spawn_in_process(
     settings: Settings,
     catalog: Catalog,
 ) -> Result<Arc<Matchmaker>, MmError> {
-    let metrics = Arc::new(Metrics::new("mm"));
+    spawn_in_process_metered(nats, settings, catalog, Arc::new(Metrics::new("mm"))).await
+}
+
+/// [`spawn_in_process`], counting in `metrics`, which a test can read.
+pub async fn spawn_in_process_metered(
+    nats: async_nats::Client,
+    settings: Settings,
+    catalog: Catalog,
+    metrics: Arc<Metrics>,
+) -> Result<Arc<Matchmaker>, MmError> {
     let (mm, background) = open(nats.clone(), settings, catalog, &metrics).await?;
     tokio::spawn(async move {
         if let Err(e) = background.run().await {

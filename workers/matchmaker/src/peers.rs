@@ -4,11 +4,18 @@
 
 use crate::error::MmError;
 use crate::settings::Settings;
+use chorus_kit::Waits;
 use chorus_protocol::headers;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::time::Duration;
+
+/// `int.rating.of` as a metric label, whatever subject the settings name.
+const RATING_OF: &str = "int.rating.of";
+
+/// `int.rooms.create` as a metric label, whatever subject the settings name.
+const ROOMS_CREATE: &str = "int.rooms.create";
 
 /// A player as the rooms worker and the other players see them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -58,11 +65,13 @@ pub struct Peers {
     rooms_timeout: Duration,
     /// The rating when nobody says.
     default_rating: f64,
+    /// Times each request.
+    waits: Waits,
 }
 
 impl Peers {
-    /// Asks on `nats` where `settings` say.
-    pub fn new(nats: async_nats::Client, settings: &Settings) -> Peers {
+    /// Asks on `nats` where `settings` say, timing each request in `waits`.
+    pub fn new(nats: async_nats::Client, settings: &Settings, waits: Waits) -> Peers {
         Peers {
             nats,
             rating_subject: settings.rating_subject.clone(),
@@ -70,6 +79,7 @@ impl Peers {
             rating_timeout: settings.rating_timeout,
             rooms_timeout: settings.rooms_timeout,
             default_rating: settings.default_rating,
+            waits,
         }
     }
 
@@ -77,7 +87,8 @@ impl Peers {
     /// or does not know them.
     pub async fn rating(&self, game: &str, uid: &str) -> f64 {
         let body = json!({"game": game, "users": [uid]});
-        match self.ask(&self.rating_subject, &body, self.rating_timeout).await {
+        let asked = self.ask(RATING_OF, &self.rating_subject, &body, self.rating_timeout);
+        match asked.await {
             Ok(reply) => match serde_json::from_slice::<Ratings>(&reply) {
                 Ok(r) => r.ratings.get(uid).copied().unwrap_or(self.default_rating),
                 Err(_) => {
@@ -95,18 +106,29 @@ impl Peers {
     /// Opens a room of `game` for `players`.
     pub async fn create_room(&self, game: &str, players: &[Player], rated: bool) -> Result<Room, MmError> {
         let body = json!({"game": game, "players": players, "rated": rated});
-        let reply = self.ask(&self.rooms_subject, &body, self.rooms_timeout).await?;
+        let asked = self.ask(ROOMS_CREATE, &self.rooms_subject, &body, self.rooms_timeout);
+        let reply = asked.await?;
         serde_json::from_slice(&reply).map_err(|e| MmError::Rooms(format!("malformed reply: {e}")))
     }
 
-    /// One request, its reply's body; a `Chorus-Error` reply is an error.
-    async fn ask(&self, subject: &str, body: &Value, timeout: Duration) -> Result<bytes::Bytes, MmError> {
-        let payload = serde_json::to_vec(body).expect("serializes").into();
-        let asked = self.nats.request(subject.to_string(), payload);
-        let msg = tokio::time::timeout(timeout, asked)
-            .await
-            .map_err(|_| MmError::Rooms(format!("{subject}: timed out")))?
-            .map_err(|e| MmError::Rooms(format!("{subject}: {e}")))?;
+    /// One request to `subject`, timed under `label`; its reply's body; a `Chorus-Error`
+    /// reply is an error.
+    async fn ask(
+        &self,
+        label: &'static str,
+        subject: &str,
+        body: &Value,
+        timeout: Duration,
+    ) -> Result<bytes::Bytes, MmError> {
+        let payload = serde_json::to_vec(body).expect("serializes");
+        let request = async_nats::Request::new()
+            .payload(payload.into())
+            .timeout(Some(timeout));
+        let asked = self.nats.send_request(subject.to_string(), request);
+        let msg = self.waits.nats(label, asked).await.map_err(|e| match e.kind() {
+            async_nats::RequestErrorKind::TimedOut => MmError::Rooms(format!("{subject}: timed out")),
+            _ => MmError::Rooms(format!("{subject}: {e}")),
+        })?;
         if let Some(code) = msg.headers.as_ref().and_then(|h| h.get(headers::ERROR)) {
             return Err(MmError::Rooms(format!("{subject}: {}", code.as_str())));
         }

@@ -7,6 +7,7 @@ use crate::error::MmError;
 use crate::settings::Settings;
 use crate::ticket::{Claim, Ticket, gone_key, ticket_key};
 use async_nats::jetstream::{self, kv, stream::StorageType};
+use chorus_kit::Waits;
 use std::time::Duration;
 
 /// The bucket's name.
@@ -22,6 +23,8 @@ pub struct Queue {
     pub kv: kv::Store,
     /// How long a closed connection is remembered.
     gone: Duration,
+    /// Times each operation on the bucket (to nowhere until [`Queue::with_waits`]).
+    waits: Waits,
 }
 
 impl Queue {
@@ -48,12 +51,22 @@ impl Queue {
         Ok(Queue {
             kv,
             gone: settings.gone,
+            waits: Waits::default(),
         })
+    }
+
+    /// The same queue, timing its operations in `waits` (the worker's `Metrics::waits()`).
+    pub fn with_waits(self, waits: Waits) -> Queue {
+        Queue { waits, ..self }
     }
 
     /// `uid`'s ticket, if any.
     pub async fn ticket(&self, uid: &str) -> Result<Option<Held>, MmError> {
-        let Some(entry) = self.kv.entry(ticket_key(uid)).await? else {
+        let entry = self
+            .waits
+            .kv(BUCKET, "get", self.kv.entry(ticket_key(uid)))
+            .await?;
+        let Some(entry) = entry else {
             return Ok(None);
         };
         if entry.operation != kv::Operation::Put {
@@ -69,7 +82,8 @@ impl Queue {
     /// ticket changed meanwhile.
     pub async fn write(&self, ticket: &Ticket, revision: u64) -> Result<Option<u64>, MmError> {
         let key = ticket_key(&ticket.user);
-        match self.kv.update(&key, ticket.to_bytes(), revision).await {
+        let updated = self.kv.update(&key, ticket.to_bytes(), revision);
+        match self.waits.kv(BUCKET, "update", updated).await {
             Ok(rev) => Ok(Some(rev)),
             Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => Ok(None),
             Err(e) => Err(e.into()),
@@ -78,11 +92,8 @@ impl Queue {
 
     /// Deletes `uid`'s ticket if it is still at `revision`; `false` when it changed.
     pub async fn remove(&self, uid: &str, revision: u64) -> Result<bool, MmError> {
-        match self
-            .kv
-            .delete_expect_revision(ticket_key(uid), Some(revision))
-            .await
-        {
+        let deleted = self.kv.delete_expect_revision(ticket_key(uid), Some(revision));
+        match self.waits.kv(BUCKET, "delete", deleted).await {
             Ok(()) => Ok(true),
             Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => Ok(false),
             Err(e) => Err(MmError::Kv(e.to_string())),
@@ -106,11 +117,8 @@ impl Queue {
 
     /// Remembers that connection `conn` closed.
     pub async fn mark_gone(&self, conn: &str) -> Result<(), MmError> {
-        match self
-            .kv
-            .create_with_ttl(gone_key(conn), "".into(), self.gone)
-            .await
-        {
+        let created = self.kv.create_with_ttl(gone_key(conn), "".into(), self.gone);
+        match self.waits.kv(BUCKET, "create", created).await {
             Ok(_) => Ok(()),
             Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => Ok(()),
             Err(e) => Err(e.into()),
@@ -119,7 +127,10 @@ impl Queue {
 
     /// Whether connection `conn` has closed.
     pub async fn is_gone(&self, conn: &str) -> Result<bool, MmError> {
-        let entry = self.kv.entry(gone_key(conn)).await?;
+        let entry = self
+            .waits
+            .kv(BUCKET, "get", self.kv.entry(gone_key(conn)))
+            .await?;
         Ok(entry.is_some_and(|e| e.operation == kv::Operation::Put))
     }
 }

@@ -155,6 +155,11 @@ impl Rounds {
                 return Outcome::Failed;
             }
         };
+        // Matched now: before anyone is told, so whoever hears of it sees the wait counted.
+        let now = now_ms();
+        for (t, _) in &claimed {
+            self.metrics.waited(t.waited(now));
+        }
         for (t, rev) in &claimed {
             match self.queue.remove(&t.user, *rev).await {
                 Ok(true) => {}

@@ -4,12 +4,14 @@
 #![allow(dead_code)]
 
 use async_nats::HeaderMap;
+use chorus_kit::metrics::Metrics;
 use chorus_matchmaker::{Catalog, Settings};
 use chorus_protocol::headers;
 use chorus_testkit::NatsServer;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -27,6 +29,35 @@ pub fn settings() -> Settings {
 pub async fn replica(server: &NatsServer, settings: Settings) {
     let catalog = Catalog::new(&settings);
     replica_with(server, settings, catalog).await
+}
+
+/// [`replica`], and its metrics, to read what it timed and counted.
+pub async fn replica_metered(server: &NatsServer, settings: Settings) -> Arc<Metrics> {
+    let metrics = Arc::new(Metrics::new("mm"));
+    let catalog = Catalog::new(&settings);
+    let nats = async_nats::ConnectOptions::new()
+        .name("chorus-mm-metered")
+        .connect(server.url())
+        .await
+        .unwrap();
+    chorus_matchmaker::spawn_in_process_metered(nats, settings, catalog, metrics.clone())
+        .await
+        .unwrap();
+    server
+        .await_subscriptions_of("chorus-mm-metered", "svc.mm.leave", 1)
+        .await;
+    metrics
+}
+
+/// The count of the histogram `name` with exactly these `labels` in `metrics` (0 when
+/// it has no such series).
+pub fn histogram_count(metrics: &Metrics, name: &str, labels: &str) -> u64 {
+    let prefix = format!("{name}_count{{{labels}}} ");
+    metrics
+        .encode()
+        .lines()
+        .find_map(|l| l.strip_prefix(prefix.as_str()))
+        .map_or(0, |n| n.parse().unwrap())
 }
 
 /// [`replica`] with the games of `catalog`.
