@@ -143,23 +143,33 @@ export function moved(p, dt_ms) {
   if (p.out || p.daze > 0 || (p.dx === 0 && p.dy === 0)) return { x: p.x, y: p.y };
   const diagonal = p.dx !== 0 && p.dy !== 0 ? Math.SQRT1_2 : 1;
   const d = (ARENA.speed * dt_ms * diagonal) / 1000;
-  const r = ARENA.radius;
-  const clamp = (v, hi) => Math.min(hi - r, Math.max(r, Math.round(v)));
   return { x: clamp(p.x + p.dx * d, ARENA.width), y: clamp(p.y + p.dy * d, ARENA.height) };
 }
 
-/** One step: moves, coins taken (seat order decides a tie), bumps, the clock, the end. */
+/** `v` rounded and kept a disc's radius inside `0..hi`. */
+function clamp(v, hi) {
+  return Math.min(hi - ARENA.radius, Math.max(ARENA.radius, Math.round(v)));
+}
+
+/** One step: moves, coins taken (seat order decides a tie), bumps, the clock, the end.
+ * Written with plain loops and object literals: it runs twenty times a second for every
+ * room, and QuickJS makes `map`/`find` callbacks and `...` spreads cost several times more. */
 function step(state, dt_ms) {
-  let players = state.players.map((p) => ({
-    ...p,
-    ...moved(p, dt_ms),
-    daze: Math.max(0, p.daze - dt_ms),
-  }));
+  const players = [];
+  for (let i = 0; i < state.players.length; i++) {
+    const p = state.players[i];
+    const at = moved(p, dt_ms);
+    players.push(placed(p, at.x, at.y, Math.max(0, p.daze - dt_ms)));
+  }
   let { rng } = state;
   const coins = [];
-  for (const coin of state.coins) {
-    const taker = players.find((p) => !p.out && near(p, coin, ARENA.reach));
-    if (!taker) {
+  for (let c = 0; c < state.coins.length; c++) {
+    const coin = state.coins[c];
+    let taker = null;
+    for (let i = 0; i < players.length && taker === null; i++) {
+      if (!players[i].out && near(players[i], coin[0], coin[1], ARENA.reach)) taker = players[i];
+    }
+    if (taker === null) {
       coins.push(coin);
       continue;
     }
@@ -168,39 +178,60 @@ function step(state, dt_ms) {
     coins.push(fresh);
     rng = next;
   }
-  players = bumps(players);
+  bumps(players);
   const time_ms = Math.max(0, state.time_ms - dt_ms);
-  const next = { ...state, tick: state.tick + 1, time_ms, players, coins, rng };
-  return { ...next, ...result(next) };
+  const end = result(players, time_ms);
+  // Keys in alphabetical order, as a state that crossed from JSON has them (the rooms
+  // worker keeps it so), so a broadcast reads the same whichever way the state came.
+  return { coins, draw: end.draw, players, rng, tick: state.tick + 1, time_ms, winner: end.winner };
+}
+
+/** A copy of player `p` (every field, keys in alphabetical order) at `x, y` with `daze`. */
+function placed(p, x, y, daze) {
+  return { daze, dx: p.dx, dy: p.dy, id: p.id, last_n: p.last_n, out: p.out, score: p.score, skin: p.skin, x, y };
 }
 
 /** Two players touching: the one with fewer coins steals one; both are dazed. */
 function bumps(players) {
-  for (const a of players) {
-    for (const b of players) {
+  for (let i = 0; i < players.length; i++) {
+    const a = players[i];
+    for (let j = 0; j < players.length; j++) {
+      const b = players[j];
       if (a === b || a.out || b.out || a.daze > 0 || b.daze > 0) continue;
-      if (!near(a, [b.x, b.y], 2 * ARENA.radius) || a.score >= b.score) continue;
+      if (!near(a, b.x, b.y, 2 * ARENA.radius) || a.score >= b.score) continue;
       a.score += 1;
       b.score -= 1;
       a.daze = b.daze = ARENA.daze_ms;
     }
   }
-  return players;
 }
 
-function near(p, [x, y], within) {
+/** Whether `p` is within `within` of `x, y` (no array destructuring: QuickJS walks an
+ * iterator for it, which costs more than the arithmetic). */
+function near(p, x, y, within) {
   const dx = p.x - x;
   const dy = p.y - y;
   return dx * dx + dy * dy <= within * within;
 }
 
-/** `{winner, draw}` of a state: a goal reached, or the time is up. */
-function result(state) {
-  const live = state.players.filter((p) => !p.out);
-  const best = Math.max(...live.map((p) => p.score));
-  const leaders = live.filter((p) => p.score === best);
-  if (best >= ARENA.goal || state.time_ms === 0) {
-    return leaders.length === 1 ? { winner: leaders[0].id, draw: false } : { winner: null, draw: true };
+/** `{winner, draw}` once a goal is reached or the time is up (`time_ms` left). */
+function result(players, time_ms) {
+  let best = -Infinity;
+  let leader = null;
+  let leaders = 0;
+  for (let i = 0; i < players.length; i++) {
+    const p = players[i];
+    if (p.out) continue;
+    if (p.score > best) {
+      best = p.score;
+      leader = p.id;
+      leaders = 1;
+    } else if (p.score === best) {
+      leaders += 1;
+    }
+  }
+  if (best >= ARENA.goal || time_ms === 0) {
+    return leaders === 1 ? { winner: leader, draw: false } : { winner: null, draw: true };
   }
   return { winner: null, draw: false };
 }
