@@ -36,11 +36,10 @@ impl Ticker {
             0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.02, 0.05, 0.1, 0.25,
             1.0,
         ]);
-        let (publish, mut outbox) = mpsc::unbounded_channel::<(async_nats::Subject, Bytes)>();
+        let (publish, mut outbox) = mpsc::unbounded_channel::<Vec<(async_nats::Subject, Bytes)>>();
         tokio::spawn(async move {
-            let mut batch = Vec::with_capacity(256);
-            while outbox.recv_many(&mut batch, 256).await > 0 {
-                for (subject, body) in batch.drain(..) {
+            while let Some(batch) = outbox.recv().await {
+                for (subject, body) in batch {
                     if let Err(e) = nats.publish(subject, body).await {
                         tracing::warn!(error = %e, "broadcasting a realtime state");
                     }
@@ -51,6 +50,7 @@ impl Ticker {
             games_dir,
             limits,
             publish,
+            outbox: Default::default(),
             lateness: lateness.clone(),
         };
         let threads = (0..threads.max(1))

@@ -15,6 +15,10 @@ use std::time::{Duration, Instant};
 const IDLE: Duration = Duration::from_secs(1);
 /// Most messages taken between two looks at the clock.
 const BATCH: usize = 1024;
+/// How early a tick may start: a pass runs every tick due within this of now, so a
+/// thread with hundreds of rooms wakes once per slack, not once per room (a tick is
+/// 1000 / tick_hz ms; starting one up to this early changes nothing a player sees).
+const SLACK: Duration = Duration::from_millis(1);
 
 /// One thread's rooms and engines.
 struct Thread {
@@ -51,6 +55,7 @@ pub fn run(asks: Receiver<Ask>, shared: Shared) {
             Err(RecvTimeoutError::Disconnected) => break,
         }
         thread.tick_due();
+        thread.shared.flush();
     }
     for (_, room) in thread.rooms.drain() {
         if let Some(Some(game)) = thread.engines.get(&room.game) {
@@ -113,9 +118,9 @@ impl Thread {
         }
     }
 
-    /// Runs every tick due by now, earliest first.
+    /// Runs every tick due by now (or within [`SLACK`] of it), earliest first.
     fn tick_due(&mut self) {
-        let now = Instant::now();
+        let now = Instant::now() + SLACK;
         while let Some(Reverse((at, _))) = self.due.peek() {
             if *at > now {
                 break;

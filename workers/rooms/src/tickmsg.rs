@@ -6,6 +6,7 @@ use crate::model::{Entry, RoomMeta, now_ms};
 use bytes::Bytes;
 use prometheus_client::metrics::histogram::Histogram;
 use serde_json::Value;
+use std::cell::RefCell;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
@@ -103,10 +104,29 @@ pub struct Shared {
     pub games_dir: PathBuf,
     /// The engines' limits.
     pub limits: chorus_games::Limits,
-    /// Where broadcasts go: (subject, body), published by one task.
-    pub publish: mpsc::UnboundedSender<(async_nats::Subject, Bytes)>,
+    /// Where broadcasts go, a batch at a time, published by one task.
+    pub publish: mpsc::UnboundedSender<Vec<(async_nats::Subject, Bytes)>>,
+    /// This thread's broadcasts not yet handed over: a thread hands them over once per
+    /// pass over its due ticks ([`Shared::flush`]), so the publisher wakes once per pass,
+    /// not once per room.
+    pub outbox: RefCell<Vec<(async_nats::Subject, Bytes)>>,
     /// How late ticks start, in seconds.
     pub lateness: Histogram,
+}
+
+impl Shared {
+    /// Queues a broadcast for the next [`Shared::flush`].
+    pub fn queue(&self, subject: async_nats::Subject, body: Bytes) {
+        self.outbox.borrow_mut().push((subject, body));
+    }
+
+    /// Hands the queued broadcasts to the publisher.
+    pub fn flush(&self) {
+        let batch = std::mem::take(&mut *self.outbox.borrow_mut());
+        if !batch.is_empty() {
+            let _ = self.publish.send(batch);
+        }
+    }
 }
 
 /// The number of whole ticks of `hz` between unix ms `start` and `now`.

@@ -226,7 +226,7 @@ impl TickRoom {
         body.push(b'}');
         let body = Bytes::from(body);
         *self.latest.lock().unwrap_or_else(|p| p.into_inner()) = body.clone();
-        let _ = shared.publish.send((self.subject.clone(), body));
+        shared.queue(self.subject.clone(), body);
     }
 
     /// Takes the room's state out of the engine.
