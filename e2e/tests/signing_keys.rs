@@ -75,7 +75,9 @@ impl FetchCounter {
     async fn start(nats: &NatsServer) -> FetchCounter {
         let client = async_nats::connect(nats.url()).await.unwrap();
         let requests = client.subscribe("svc.accounts.jwks").await.unwrap();
-        client.flush().await.unwrap();
+        chorus_runtime::bus::round_trip(&client, std::time::Duration::from_secs(10))
+            .await
+            .unwrap();
         FetchCounter {
             client,
             requests,
@@ -83,10 +85,12 @@ impl FetchCounter {
         }
     }
 
-    /// Requests seen so far. The flush is a round trip after which the server has sent us
-    /// every request it routed before it; those are then already in the subscriber.
+    /// Requests seen so far. After a round trip through the server (our own message back),
+    /// every request it routed to us before it has arrived; those are in the subscriber.
     async fn count(&mut self) -> usize {
-        self.client.flush().await.unwrap();
+        chorus_runtime::bus::round_trip(&self.client, std::time::Duration::from_secs(10))
+            .await
+            .unwrap();
         while let Some(Some(_)) = self.requests.next().now_or_never() {
             self.seen += 1;
         }

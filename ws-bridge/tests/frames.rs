@@ -149,7 +149,9 @@ async fn what_reaches_nats_carries_the_bridges_identity_headers() {
     let h = Harness::start().await;
     let nats = h.nats_client().await;
     let mut sub = nats.subscribe("test.headers").await.unwrap();
-    nats.flush().await.unwrap();
+    chorus_runtime::bus::round_trip(&nats, std::time::Duration::from_secs(10))
+        .await
+        .unwrap();
     let (mut ws, welcome) = Ws::connect(h.http, "/core/game/v1/real-time/public", &[])
         .await
         .unwrap();
@@ -204,7 +206,9 @@ async fn requests_get_replies_worker_errors_and_unavailable() {
     let h = Harness::start().await;
     let nats = h.nats_client().await;
     let mut svc = nats.subscribe("test.svc.echo").await.unwrap();
-    nats.flush().await.unwrap();
+    chorus_runtime::bus::round_trip(&nats, std::time::Duration::from_secs(10))
+        .await
+        .unwrap();
     let worker = nats.clone();
     tokio::spawn(async move {
         while let Some(req) = svc.next().await {
@@ -256,7 +260,9 @@ async fn requests_get_replies_worker_errors_and_unavailable() {
 
     // A responder that never answers: the client's timeout, capped by the bridge, applies.
     let _silent = nats.subscribe("test.svc.silent").await.unwrap();
-    nats.flush().await.unwrap();
+    chorus_runtime::bus::round_trip(&nats, std::time::Duration::from_secs(10))
+        .await
+        .unwrap();
     let err = ws
         .call(json!({"op":"req","id":"4","subject":"test.svc.silent","data":{},"timeout_ms":200}))
         .await;

@@ -109,15 +109,21 @@ async fn health_readiness_and_metrics_answer() {
     // A worker that answers `test.echo.*`, and a request nobody serves.
     let worker = h.nats_client().await;
     let mut echo = worker.subscribe("test.echo.say").await.unwrap();
-    worker.flush().await.unwrap();
+    chorus_runtime::bus::round_trip(&worker, std::time::Duration::from_secs(10))
+        .await
+        .unwrap();
     tokio::spawn(async move {
         while let Some(msg) = futures_util::StreamExt::next(&mut echo).await {
             let _ = worker.publish(msg.reply.unwrap(), msg.payload).await;
         }
     });
-    let reply = ws.call(json!({"op":"req","id":"1","subject":"test.echo.say","data":1})).await;
+    let reply = ws
+        .call(json!({"op":"req","id":"1","subject":"test.echo.say","data":1}))
+        .await;
     assert_eq!(reply["op"], "reply", "{reply}");
-    let nobody = ws.call(json!({"op":"req","id":"2","subject":"test.nobody.home"})).await;
+    let nobody = ws
+        .call(json!({"op":"req","id":"2","subject":"test.nobody.home"}))
+        .await;
     assert_eq!(nobody["code"], "unavailable", "{nobody}");
     let metrics = h.metrics().await;
     for name in [

@@ -14,7 +14,9 @@ async fn a_guest_that_leaves_is_told_and_was_never_announced() {
     let nats = h.nats_client().await;
     let mut connects = nats.subscribe("presence.connect.*").await.unwrap();
     let mut disconnects = nats.subscribe("presence.disconnect.*").await.unwrap();
-    nats.flush().await.unwrap();
+    chorus_runtime::bus::round_trip(&nats, std::time::Duration::from_secs(10))
+        .await
+        .unwrap();
 
     let (guest, welcome) = Ws::connect(h.http, "/core/game/v1/real-time/public", &[])
         .await
@@ -35,7 +37,9 @@ async fn a_guest_that_leaves_is_told_and_was_never_announced() {
     );
 
     // Nothing announced the guest online: after a round trip, no connect is buffered.
-    nats.flush().await.unwrap();
+    chorus_runtime::bus::round_trip(&nats, std::time::Duration::from_secs(10))
+        .await
+        .unwrap();
     assert!(
         connects.next().now_or_never().is_none(),
         "a guest was announced online"

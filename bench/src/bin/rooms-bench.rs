@@ -46,7 +46,11 @@ struct Args {
     #[arg(long)]
     tick_threads: Option<usize>,
     /// The nats-server to start.
-    #[arg(long, env = "CHORUS_NATS_SERVER", default_value = ".tools/venv/bin/nats-server")]
+    #[arg(
+        long,
+        env = "CHORUS_NATS_SERVER",
+        default_value = ".tools/venv/bin/nats-server"
+    )]
     nats_server: PathBuf,
     /// The rooms binary.
     #[arg(long, default_value = "target/release/chorus-rooms")]
@@ -63,7 +67,11 @@ fn lateness_buckets(metrics: &str) -> Vec<(f64, u64)> {
         .filter(|l| l.starts_with("chorus_worker_rooms_tick_lateness_seconds_bucket"))
         .filter_map(|l| {
             let le = l.split("le=\"").nth(1)?.split('"').next()?;
-            let le = if le == "+Inf" { f64::INFINITY } else { le.parse().ok()? };
+            let le = if le == "+Inf" {
+                f64::INFINITY
+            } else {
+                le.parse().ok()?
+            };
             Some((le, l.rsplit(' ').next()?.parse().ok()?))
         })
         .collect()
@@ -71,15 +79,22 @@ fn lateness_buckets(metrics: &str) -> Vec<(f64, u64)> {
 
 /// The `q` quantile of the ticks between two scrapes, interpolated within its bucket (ms).
 fn quantile_ms(before: &[(f64, u64)], after: &[(f64, u64)], q: f64) -> (f64, u64) {
-    let counts: Vec<(f64, u64)> =
-        after.iter().zip(before.iter().chain(std::iter::repeat(&(0.0, 0)))).map(|(a, b)| (a.0, a.1 - b.1)).collect();
+    let counts: Vec<(f64, u64)> = after
+        .iter()
+        .zip(before.iter().chain(std::iter::repeat(&(0.0, 0))))
+        .map(|(a, b)| (a.0, a.1 - b.1))
+        .collect();
     let total = counts.last().map_or(0, |c| c.1);
     let want = (q * total as f64).ceil() as u64;
     let mut lower = (0.0, 0);
     for &(le, n) in &counts {
         if n >= want {
             let upper = if le.is_finite() { le } else { lower.0 * 2.0 };
-            let share = if n > lower.1 { (want - lower.1) as f64 / (n - lower.1) as f64 } else { 1.0 };
+            let share = if n > lower.1 {
+                (want - lower.1) as f64 / (n - lower.1) as f64
+            } else {
+                1.0
+            };
             return ((lower.0 + (upper - lower.0) * share) * 1000.0, total);
         }
         lower = (le, n);
@@ -105,12 +120,21 @@ async fn main() -> Result<()> {
     let mut nats = Server::spawn(
         "nats-server",
         &args.nats_server,
-        &["-a", "127.0.0.1", "-p", &nats_port.to_string(), "-js", "-sd", store.to_str().unwrap()],
+        &[
+            "-a",
+            "127.0.0.1",
+            "-p",
+            &nats_port.to_string(),
+            "-js",
+            "-sd",
+            store.to_str().unwrap(),
+        ],
         &[],
         scratch.path().join("nats.log"),
     )?;
     let nats_url = format!("nats://127.0.0.1:{nats_port}");
-    nats.wait_tcp(([127, 0, 0, 1], nats_port).into(), Duration::from_secs(10)).await?;
+    nats.wait_tcp(([127, 0, 0, 1], nats_port).into(), Duration::from_secs(10))
+        .await?;
     let http: SocketAddr = ([127, 0, 0, 1], free_port()?).into();
     let mut env = vec![
         ("CHORUS_NATS_URL", nats_url.clone()),
@@ -122,8 +146,16 @@ async fn main() -> Result<()> {
     if let Some(t) = args.tick_threads {
         env.push(("CHORUS_ROOMS_TICK_THREADS", t.to_string()));
     }
-    let mut rooms = Server::spawn("chorus-rooms", &args.rooms_bin, &[], &env, scratch.path().join("rooms.log"))?;
-    rooms.wait_http_ok(http, "/readyz", Duration::from_secs(30)).await?;
+    let mut rooms = Server::spawn(
+        "chorus-rooms",
+        &args.rooms_bin,
+        &[],
+        &env,
+        scratch.path().join("rooms.log"),
+    )?;
+    rooms
+        .wait_http_ok(http, "/readyz", Duration::from_secs(30))
+        .await?;
     let client = async_nats::connect(&nats_url).await?;
 
     let broadcasts = Arc::new(AtomicU64::new(0));
@@ -143,20 +175,27 @@ async fn main() -> Result<()> {
         args.input_every_ms,
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
-    println!("{:>6} {:>9} {:>9} {:>9} {:>10} {:>10} {:>10} {:>8}", "rooms", "ticks/s", "p50 ms", "p99 ms", "rooms CPU", "nats CPU", "bcast/s", "bytes");
+    println!(
+        "{:>6} {:>9} {:>9} {:>9} {:>10} {:>10} {:>10} {:>8}",
+        "rooms", "ticks/s", "p50 ms", "p99 ms", "rooms CPU", "nats CPU", "bcast/s", "bytes"
+    );
     let mut made: Vec<String> = Vec::new();
     let mut bots: Vec<tokio::task::JoinHandle<()>> = Vec::new();
     for &level in &args.rooms {
         let created = futures_util::stream::iter(made.len()..level)
             .map(|i| {
                 let client = client.clone();
-                let players: Vec<Value> =
-                    (0..args.players).map(|p| json!({"id": format!("b{i}x{p}"), "name": format!("bot {i}.{p}")})).collect();
+                let players: Vec<Value> = (0..args.players)
+                    .map(|p| json!({"id": format!("b{i}x{p}"), "name": format!("bot {i}.{p}")}))
+                    .collect();
                 async move {
                     let body = json!({"game": "arena", "players": players}).to_string();
                     let reply = client.request("int.rooms.create", body.into()).await?;
                     let v: Value = serde_json::from_slice(&reply.payload)?;
-                    let rid = v["room"].as_str().map(str::to_string).context("no room in the reply")?;
+                    let rid = v["room"]
+                        .as_str()
+                        .map(str::to_string)
+                        .context("no room in the reply")?;
                     Ok((i, rid))
                 }
             })
@@ -166,7 +205,13 @@ async fn main() -> Result<()> {
         for rid in created {
             let (index, rid) = rid?;
             if args.input_every_ms > 0 {
-                bots.push(tokio::spawn(bot(client.clone(), rid.clone(), index, args.players, args.input_every_ms)));
+                bots.push(tokio::spawn(bot(
+                    client.clone(),
+                    rid.clone(),
+                    index,
+                    args.players,
+                    args.input_every_ms,
+                )));
             }
             made.push(rid);
         }
@@ -218,9 +263,14 @@ async fn bot(client: async_nats::Client, rid: String, index: usize, players: usi
         every.tick().await;
         n += 1;
         let mut headers = async_nats::HeaderMap::new();
-        headers.insert("Chorus-User", format!("b{index}x{}", n as usize % players).as_str());
+        headers.insert(
+            "Chorus-User",
+            format!("b{index}x{}", n as usize % players).as_str(),
+        );
         let dir = |k: u64| (k % 3) as i64 - 1;
         let body = json!({"n": n, "dx": dir(n), "dy": dir(n / 3)}).to_string();
-        let _ = client.publish_with_headers(subject.clone(), headers, body.into()).await;
+        let _ = client
+            .publish_with_headers(subject.clone(), headers, body.into())
+            .await;
     }
 }

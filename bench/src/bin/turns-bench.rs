@@ -47,7 +47,11 @@ struct Args {
     #[arg(long, default_value_t = 2)]
     warmup: u64,
     /// The nats-server to start.
-    #[arg(long, env = "CHORUS_NATS_SERVER", default_value = ".tools/venv/bin/nats-server")]
+    #[arg(
+        long,
+        env = "CHORUS_NATS_SERVER",
+        default_value = ".tools/venv/bin/nats-server"
+    )]
     nats_server: PathBuf,
     /// The rooms binary.
     #[arg(long, default_value = "target/release/chorus-rooms")]
@@ -82,12 +86,21 @@ async fn main() -> Result<()> {
     let mut nats = Server::spawn(
         "nats-server",
         &args.nats_server,
-        &["-a", "127.0.0.1", "-p", &nats_port.to_string(), "-js", "-sd", store.to_str().unwrap()],
+        &[
+            "-a",
+            "127.0.0.1",
+            "-p",
+            &nats_port.to_string(),
+            "-js",
+            "-sd",
+            store.to_str().unwrap(),
+        ],
         &[],
         scratch.path().join("nats.log"),
     )?;
     let nats_url = format!("nats://127.0.0.1:{nats_port}");
-    nats.wait_tcp(([127, 0, 0, 1], nats_port).into(), Duration::from_secs(10)).await?;
+    nats.wait_tcp(([127, 0, 0, 1], nats_port).into(), Duration::from_secs(10))
+        .await?;
     let rooms_http: SocketAddr = ([127, 0, 0, 1], free_port()?).into();
     let rooms_env = [
         ("CHORUS_NATS_URL", nats_url.clone()),
@@ -96,8 +109,16 @@ async fn main() -> Result<()> {
         ("CHORUS_GAMES_DIR", "games".into()),
         ("CHORUS_LOG", "warn".into()),
     ];
-    let mut rooms = Server::spawn("chorus-rooms", &args.rooms_bin, &[], &rooms_env, scratch.path().join("rooms.log"))?;
-    rooms.wait_http_ok(rooms_http, "/readyz", Duration::from_secs(30)).await?;
+    let mut rooms = Server::spawn(
+        "chorus-rooms",
+        &args.rooms_bin,
+        &[],
+        &rooms_env,
+        scratch.path().join("rooms.log"),
+    )?;
+    rooms
+        .wait_http_ok(rooms_http, "/readyz", Duration::from_secs(30))
+        .await?;
     let policy = scratch.path().join("policy.json");
     std::fs::write(&policy, POLICY)?;
     let http: SocketAddr = ([127, 0, 0, 1], free_port()?).into();
@@ -111,8 +132,16 @@ async fn main() -> Result<()> {
         ("CHORUS_RATE_BURST", "100000".into()),
         ("CHORUS_LOG", "warn".into()),
     ];
-    let mut bridge = Server::spawn("chorus-bridge", &args.bridge_bin, &[], &bridge_env, scratch.path().join("bridge.log"))?;
-    bridge.wait_http_ok(http, "/readyz", Duration::from_secs(30)).await?;
+    let mut bridge = Server::spawn(
+        "chorus-bridge",
+        &args.bridge_bin,
+        &[],
+        &bridge_env,
+        scratch.path().join("bridge.log"),
+    )?;
+    bridge
+        .wait_http_ok(http, "/readyz", Duration::from_secs(30))
+        .await?;
     let nats_client = async_nats::connect(&nats_url).await?;
 
     let start = Instant::now() + Duration::from_secs(args.warmup);
@@ -126,9 +155,17 @@ async fn main() -> Result<()> {
         .map(|_| tokio::spawn(table(http, nats_client.clone(), tally.clone())))
         .collect();
     tokio::time::sleep_until(start.into()).await;
-    let cpu0 = (cpu_seconds(rooms.pid())?, cpu_seconds(bridge.pid())?, cpu_seconds(nats.pid())?);
+    let cpu0 = (
+        cpu_seconds(rooms.pid())?,
+        cpu_seconds(bridge.pid())?,
+        cpu_seconds(nats.pid())?,
+    );
     tokio::time::sleep(Duration::from_secs(args.seconds)).await;
-    let cpu1 = (cpu_seconds(rooms.pid())?, cpu_seconds(bridge.pid())?, cpu_seconds(nats.pid())?);
+    let cpu1 = (
+        cpu_seconds(rooms.pid())?,
+        cpu_seconds(bridge.pid())?,
+        cpu_seconds(nats.pid())?,
+    );
     for t in &tables {
         if t.is_finished() {
             bail!("a table stopped early (see the error above)");
@@ -147,7 +184,12 @@ async fn main() -> Result<()> {
         args.seconds,
         args.warmup
     );
-    println!("inputs/s     {:.0}   (errors {}, games finished {})", t.latency.len() as f64 / secs, t.errors, t.games);
+    println!(
+        "inputs/s     {:.0}   (errors {}, games finished {})",
+        t.latency.len() as f64 / secs,
+        t.errors,
+        t.games
+    );
     println!(
         "input→state  p50 {:.2}  p99 {:.2}  p999 {:.2}  max {:.2} ms",
         ms(0.5),
@@ -181,7 +223,10 @@ struct Guest {
 impl Guest {
     async fn connect(http: SocketAddr) -> Result<Guest> {
         let (ws, welcome) = Ws::connect(http, PUBLIC, &[]).await?;
-        let id = welcome["user"]["id"].as_str().context("no user id in the welcome")?.to_string();
+        let id = welcome["user"]["id"]
+            .as_str()
+            .context("no user id in the welcome")?
+            .to_string();
         Ok(Guest { ws, id, next: 0 })
     }
 
@@ -231,7 +276,10 @@ impl Guest {
 async fn play(http: SocketAddr, nats: async_nats::Client, tally: Arc<Mutex<Tally>>) -> Result<()> {
     let mut seats = [Guest::connect(http).await?, Guest::connect(http).await?];
     loop {
-        let players: Vec<Value> = seats.iter().map(|g| json!({"id": g.id, "name": "bench"})).collect();
+        let players: Vec<Value> = seats
+            .iter()
+            .map(|g| json!({"id": g.id, "name": "bench"}))
+            .collect();
         let body = json!({"game": "tictactoe", "players": players, "rated": false}).to_string();
         let reply = nats.request("int.rooms.create", body.into()).await?;
         let made: Value = serde_json::from_slice(&reply.payload)?;

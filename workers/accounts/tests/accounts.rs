@@ -183,7 +183,9 @@ async fn reusing_a_rotated_refresh_token_revokes_the_family_and_kicks() {
     let login = s.login("c", "bob", "password-bob").await.unwrap();
     let uid = login["user"]["id"].as_str().unwrap().to_string();
     let mut kicks = s.client.subscribe(format!("ctl.kick.{uid}")).await.unwrap();
-    s.client.flush().await.unwrap();
+    chorus_runtime::bus::round_trip(&s.client, std::time::Duration::from_secs(10))
+        .await
+        .unwrap();
 
     let first = login["refresh_token"].clone();
     let second = s
@@ -286,7 +288,9 @@ async fn changing_the_password_ends_the_other_sessions() {
     let b = s.login("b", "fay", "password-1").await.unwrap();
     let uid = a["user"]["id"].as_str().unwrap().to_string();
     let mut kicks = s.client.subscribe(format!("ctl.kick.{uid}")).await.unwrap();
-    s.client.flush().await.unwrap();
+    chorus_runtime::bus::round_trip(&s.client, std::time::Duration::from_secs(10))
+        .await
+        .unwrap();
     let wrong = s
         .call(
             "password",
@@ -354,7 +358,9 @@ async fn friends_request_accept_list_remove() {
         .subscribe(format!("user.{ann_id}.friends"))
         .await
         .unwrap();
-    s.client.flush().await.unwrap();
+    chorus_runtime::bus::round_trip(&s.client, std::time::Duration::from_secs(10))
+        .await
+        .unwrap();
 
     let sent = friends("request", &ann, json!({"to": bob_id})).await.unwrap();
     assert_eq!(sent["status"], "requested");
@@ -481,7 +487,9 @@ async fn a_block_ends_everything_and_the_blocked_learns_nothing() {
         .subscribe(format!("user.{bob_id}.friends"))
         .await
         .unwrap();
-    s.client.flush().await.unwrap();
+    chorus_runtime::bus::round_trip(&s.client, std::time::Duration::from_secs(10))
+        .await
+        .unwrap();
     assert_eq!(
         call("request", &ann, json!({"to": bob_id})).await.unwrap()["status"],
         "requested"

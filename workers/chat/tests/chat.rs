@@ -22,7 +22,9 @@ async fn client(nats: &NatsServer) -> async_nats::Client {
 
 async fn subscribe(client: &async_nats::Client, subject: &str) -> async_nats::Subscriber {
     let sub = client.subscribe(subject.to_string()).await.unwrap();
-    client.flush().await.unwrap();
+    chorus_runtime::bus::round_trip(&client, std::time::Duration::from_secs(10))
+        .await
+        .unwrap();
     sub
 }
 

@@ -193,7 +193,9 @@ async fn readyz_answers_once_every_endpoint_is_subscribed() {
     let (server, worker) = started().await;
     let http = worker.http_addr();
     // Up and connected, but not serving: alive, not ready.
-    worker.nats.flush().await.unwrap();
+    chorus_runtime::bus::round_trip(&worker.nats, std::time::Duration::from_secs(10))
+        .await
+        .unwrap();
     assert_eq!(http_get(http, "/healthz").await.0, 200);
     assert_eq!(http_get(http, "/readyz").await, (503, "not serving\n".into()));
 

@@ -88,7 +88,9 @@ async fn events_published_while_the_worker_is_down_are_applied_when_it_returns()
     announce(&bus, true, "b1", "b1-1", "7").await;
     announce(&bus, true, "b1", "b1-2", "7").await;
     announce(&bus, false, "b1", "b1-1", "7").await;
-    bus.flush().await.unwrap();
+    chorus_runtime::bus::round_trip(&bus, std::time::Duration::from_secs(10))
+        .await
+        .unwrap();
 
     let (_worker, _) = start(&nats).await;
     let record = after_changes(&mut watch, 3).await.expect("online");

@@ -64,7 +64,9 @@ async fn inputs_move_players_at_the_next_tick_and_a_leave_finishes_the_room() {
     let rid = room["room"].as_str().unwrap().to_string();
     let mut states = stack.client.subscribe(format!("room.{rid}.state")).await.unwrap();
     let mut finished = stack.client.subscribe("evt.rooms.finished").await.unwrap();
-    stack.client.flush().await.unwrap();
+    chorus_runtime::bus::round_trip(&stack.client, std::time::Duration::from_secs(10))
+        .await
+        .unwrap();
 
     let mut seq = -1;
     let first = until(&mut states, &mut seq, |_| true).await;

@@ -64,7 +64,9 @@ async fn killing_the_owner_loses_no_move_and_doubles_none() {
     let rid = created["room"].as_str().unwrap().to_string();
     let mut states = client.subscribe(format!("room.{rid}.state")).await.unwrap();
     let mut finished = client.subscribe("evt.rooms.finished").await.unwrap();
-    client.flush().await.unwrap();
+    chorus_runtime::bus::round_trip(&client, std::time::Duration::from_secs(10))
+        .await
+        .unwrap();
 
     let moves = [
         ("ann", 4),
@@ -200,7 +202,9 @@ async fn a_live_realtime_room_resumes_within_2_s_of_its_owner_s_kill_and_seq_onl
     let created: Value = serde_json::from_slice(&created.payload).unwrap();
     let rid = created["room"].as_str().unwrap().to_string();
     let mut states = client.subscribe(format!("room.{rid}.state")).await.unwrap();
-    client.flush().await.unwrap();
+    chorus_runtime::bus::round_trip(&client, std::time::Duration::from_secs(10))
+        .await
+        .unwrap();
 
     // One input before the first snapshot (at tick 20) and one after it: both must survive.
     steer(&client, "ann", &rid, json!({"n": 1, "dx": 1, "dy": 0})).await;

@@ -32,7 +32,9 @@ async fn a_full_game_to_a_win_is_broadcast_recorded_rated_told_and_replayable() 
     assert!(rid.starts_with('r') && rid.len() == 25, "{rid}");
     let mut states = stack.client.subscribe(format!("room.{rid}.state")).await.unwrap();
     let mut finished = stack.client.subscribe("evt.rooms.finished").await.unwrap();
-    stack.client.flush().await.unwrap();
+    chorus_runtime::bus::round_trip(&stack.client, std::time::Duration::from_secs(10))
+        .await
+        .unwrap();
 
     let moves = [("ann", 0), ("bob", 3), ("ann", 1), ("bob", 4), ("ann", 2)];
     for (i, (player, cell)) in moves.iter().enumerate() {
@@ -327,7 +329,9 @@ async fn leaving_forfeits_and_so_does_running_out_of_time() {
         .unwrap()
         .to_string();
     let mut states = stack.client.subscribe(format!("room.{qid}.state")).await.unwrap();
-    stack.client.flush().await.unwrap();
+    chorus_runtime::bus::round_trip(&stack.client, std::time::Duration::from_secs(10))
+        .await
+        .unwrap();
     let timed_out = tokio::time::timeout(Duration::from_secs(5), states.next())
         .await
         .expect("a forfeit in time")

@@ -126,7 +126,9 @@ impl Stack {
     /// A subscription to `user.{uid}.wallet`, on the server before this returns.
     pub async fn wallet_events(&self, user: &str) -> async_nats::Subscriber {
         let sub = self.bus.subscribe(format!("user.{user}.wallet")).await.unwrap();
-        self.bus.flush().await.unwrap();
+        chorus_runtime::bus::round_trip(&self.bus, std::time::Duration::from_secs(10))
+            .await
+            .unwrap();
         sub
     }
 }
