@@ -67,6 +67,22 @@ impl Drop for TempDir {
     }
 }
 
+/// A nats-server (`program`) with JetStream on a free port of 127.0.0.1, its store and log
+/// in `scratch`, accepting connections: the server and its URL. What every bench that runs
+/// workers starts first. (The fan-out bench, which includes this file too, starts its own
+/// with a WebSocket listener.)
+#[allow(dead_code)]
+pub async fn jetstream_server(program: &Path, scratch: &Path) -> Result<(Server, String)> {
+    let port = free_port()?;
+    let store = scratch.join("js");
+    let store = store.to_str().context("a UTF-8 scratch path")?;
+    let args = ["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd", store];
+    let mut nats = Server::spawn("nats-server", program, &args, &[], scratch.join("nats.log"))?;
+    nats.wait_tcp(([127, 0, 0, 1], port).into(), Duration::from_secs(10))
+        .await?;
+    Ok((nats, format!("nats://127.0.0.1:{port}")))
+}
+
 /// A running server; stopped (SIGTERM, then SIGKILL) when dropped.
 pub struct Server {
     /// Name used in messages.

@@ -81,26 +81,7 @@ async fn main() -> Result<()> {
     let args = Args::parse();
     procs::raise_nofile_limit();
     let scratch = TempDir::new()?;
-    let nats_port = free_port()?;
-    let store = scratch.path().join("js");
-    let mut nats = Server::spawn(
-        "nats-server",
-        &args.nats_server,
-        &[
-            "-a",
-            "127.0.0.1",
-            "-p",
-            &nats_port.to_string(),
-            "-js",
-            "-sd",
-            store.to_str().unwrap(),
-        ],
-        &[],
-        scratch.path().join("nats.log"),
-    )?;
-    let nats_url = format!("nats://127.0.0.1:{nats_port}");
-    nats.wait_tcp(([127, 0, 0, 1], nats_port).into(), Duration::from_secs(10))
-        .await?;
+    let (nats, nats_url) = procs::jetstream_server(&args.nats_server, scratch.path()).await?;
     let rooms_http: SocketAddr = ([127, 0, 0, 1], free_port()?).into();
     let rooms_env = [
         ("CHORUS_NATS_URL", nats_url.clone()),
