@@ -26,7 +26,7 @@ pub struct JsGame {
     has_match: bool,
     /// Whether it exports `tick`.
     pub(crate) has_tick: bool,
-    /// The next slot for a live state (see [`crate::live`]).
+    /// The next slot for a live state (see the `live` module).
     pub(crate) next_slot: AtomicU32,
     /// Its engine: one call at a time.
     sandbox: Mutex<Sandbox>,
