@@ -268,16 +268,7 @@ impl LiveRoom {
 
     /// Extends the lease; a lease we no longer hold means another replica has the room.
     async fn renew(&mut self) {
-        let s = &self.rooms.settings;
-        match lease::renew(
-            &self.rooms.store.kv,
-            &self.meta.room,
-            &s.replica,
-            s.lease,
-            self.lease,
-        )
-        .await
-        {
+        match self.rooms.renew_lease(&self.meta.room, self.lease).await {
             Some(revision) => self.lease = revision,
             None => self.stop = true,
         }

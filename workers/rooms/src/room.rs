@@ -240,16 +240,7 @@ impl Room {
 
     /// Extends the lease; a lease we no longer hold means another replica has the room.
     async fn renew(&mut self) {
-        let settings = &self.rooms.settings;
-        match lease::renew(
-            &self.rooms.store.kv,
-            &self.meta.room,
-            &settings.replica,
-            settings.lease,
-            self.lease,
-        )
-        .await
-        {
+        match self.rooms.renew_lease(&self.meta.room, self.lease).await {
             Some(revision) => self.lease = revision,
             None => self.lost = true,
         }

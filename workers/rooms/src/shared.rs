@@ -34,6 +34,13 @@ pub struct Rooms {
 }
 
 impl Rooms {
+    /// Extends this replica's lease on `rid` held at `revision`: the new revision, or
+    /// `None` when the lease is no longer ours (another replica has the room).
+    pub async fn renew_lease(&self, rid: &str, revision: u64) -> Option<u64> {
+        let s = &self.settings;
+        crate::lease::renew(&self.store.kv, rid, &s.replica, s.lease, revision).await
+    }
+
     /// Opens the stream and the bucket, loads the games.
     pub async fn open(
         nats: async_nats::Client,
