@@ -34,6 +34,11 @@ pub struct Config {
     #[arg(long, env = "CHORUS_WEB_DIR")]
     pub web_dir: Option<PathBuf>,
 
+    /// Directory of game files to serve at `/games/`, the same files the rooms worker runs,
+    /// so the browser shows legal moves and predicts with them (nothing served when unset).
+    #[arg(long, env = "CHORUS_GAMES_DIR")]
+    pub games_dir: Option<PathBuf>,
+
     /// Log filter (tracing `EnvFilter` syntax, e.g. `info` or `chorus_bridge=debug`).
     #[arg(long, env = "CHORUS_LOG", default_value = "info")]
     pub log: String,

@@ -1,5 +1,5 @@
 //! The HTTP listener: WebSocket upgrades on the client endpoints, `/healthz`, `/readyz`,
-//! `/metrics`, and the static web app when one is configured. One port for a laptop.
+//! `/metrics`, and the static web app and game files when configured. One port for a laptop.
 
 use crate::accept::accept_loop;
 use crate::handshake::Entry;
@@ -66,9 +66,15 @@ async fn route(req: Request<Incoming>, shared: Arc<Shared>) -> Response<Body> {
                 .expect("static response parts are valid"),
             None => text(StatusCode::SERVICE_UNAVAILABLE, "signing keys unavailable\n"),
         },
-        path => match &shared.config.web_dir {
-            Some(dir) => static_files::serve(dir, path).await,
-            None => text(StatusCode::NOT_FOUND, "not found\n"),
+        path => match (
+            &shared.config.games_dir,
+            path.strip_prefix(static_files::GAMES_PREFIX),
+        ) {
+            (Some(games), Some(file)) => static_files::serve(games, file).await,
+            _ => match &shared.config.web_dir {
+                Some(dir) => static_files::serve(dir, path).await,
+                None => text(StatusCode::NOT_FOUND, "not found\n"),
+            },
         },
     }
 }

@@ -1,11 +1,16 @@
-//! Serves the static web app from `CHORUS_WEB_DIR`, so a laptop needs one port. Only plain
-//! files under that directory; `..` and hidden paths are refused.
+//! Serves the static web app from `CHORUS_WEB_DIR`, and the game files from
+//! `CHORUS_GAMES_DIR` at `/games/`, so a laptop needs one port and the browser loads the very
+//! files the rooms worker runs. Only plain files under those directories; `..`, hidden paths
+//! and `node_modules` (a developer's test tooling) are refused.
 
 use crate::response::{Body, text};
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::{Response, StatusCode, header};
 use std::path::Path;
+
+/// Where the game files are served.
+pub const GAMES_PREFIX: &str = "/games/";
 
 /// The file at `path` under `dir` (`/` is `index.html`).
 pub async fn serve(dir: &Path, path: &str) -> Response<Body> {
@@ -17,7 +22,7 @@ pub async fn serve(dir: &Path, path: &str) -> Response<Body> {
     };
     if rel
         .split('/')
-        .any(|part| part.is_empty() || part.starts_with('.'))
+        .any(|part| part.is_empty() || part.starts_with('.') || part == "node_modules")
     {
         return text(StatusCode::NOT_FOUND, "not found\n");
     }
@@ -41,6 +46,12 @@ fn content_type(path: &str) -> &'static str {
         "png" => "image/png",
         "ico" => "image/x-icon",
         "wasm" => "application/wasm",
+        "wav" => "audio/wav",
+        "ogg" => "audio/ogg",
+        "mp3" => "audio/mpeg",
+        "webp" => "image/webp",
+        "woff2" => "font/woff2",
+        "txt" | "md" => "text/plain; charset=utf-8",
         _ => "application/octet-stream",
     }
 }

@@ -1,6 +1,6 @@
 //! The `svc.accounts.*` endpoints: `signup`, `login`, `refresh`, `logout`, `me`,
-//! `password`, `jwks`. A wrong password and an unknown name answer alike, in about the same
-//! time; attempts are limited per name and per connection. Every handler takes the shared
+//! `password`, `jwks`, `lookup` (a name to its id, to ask a friend by name). A wrong
+//! password and an unknown name answer alike, in about the same time; attempts are limited per name and per connection. Every handler takes the shared
 //! [`Accounts`] and fails with an [`AccountsError`].
 
 use crate::error::AccountsError;
@@ -147,6 +147,12 @@ pub struct Credentials {
 #[derive(Deserialize)]
 pub struct RefreshRequest {
     refresh_token: String,
+}
+
+/// `lookup` input.
+#[derive(Deserialize)]
+pub struct NameQuery {
+    name: String,
 }
 
 /// `password` input.
@@ -336,6 +342,26 @@ async fn change_password(
     Ok(pair)
 }
 
+/// `svc.accounts.lookup`: the account of a name (any case), so a user can ask a friend by name.
+/// Signed-in callers only; guests are not listed.
+async fn lookup(a: Arc<Accounts>, req: Request, q: NameQuery) -> Result<serde_json::Value, AccountsError> {
+    req.user()?;
+    let name = AccountName::parse(&q.name)?;
+    let db = a.db.get().await?;
+    let row = a
+        .waits
+        .db(
+            "lookup",
+            db.query_opt(
+                "SELECT id, name FROM accounts WHERE lower(name) = $1",
+                &[&name.folded()],
+            ),
+        )
+        .await?
+        .ok_or(AccountsError::NoSuchUser)?;
+    Ok(json!({"user": {"id": row.get::<_, i64>(0).to_string(), "name": row.get::<_, String>(1)}}))
+}
+
 async fn jwks(a: Arc<Accounts>, _req: Request, _: Empty) -> Result<Jwks, AccountsError> {
     Ok(a.keys.jwks())
 }
@@ -349,5 +375,6 @@ pub fn endpoints(accounts: Arc<Accounts>) -> Service<Arc<Accounts>> {
         .method("logout", logout)
         .method("me", me)
         .method("password", change_password)
+        .method("lookup", lookup)
         .method("jwks", jwks)
 }

@@ -511,3 +511,26 @@ async fn a_block_ends_everything_and_the_blocked_learns_nothing() {
     let heard: Value = serde_json::from_slice(&bob_inbox.next().await.unwrap().payload).unwrap();
     assert_eq!(heard["event"], "accepted", "{heard}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lookup_finds_a_name_in_any_case_for_users_only() {
+    let s = stack(100).await;
+    let (ann, bob) = (user(&s, "ann").await, user(&s, "Bob").await);
+    let found = s
+        .call("lookup", As::User(&ann, "c"), json!({"name": "BOB"}))
+        .await
+        .unwrap();
+    assert_eq!(found["user"]["id"], bob["id"]);
+    assert_eq!(found["user"]["name"], "Bob");
+
+    let missing = s
+        .call("lookup", As::User(&ann, "c"), json!({"name": "nobody"}))
+        .await;
+    assert_eq!(missing.unwrap_err().0, "not_found");
+    let bad = s
+        .call("lookup", As::User(&ann, "c"), json!({"name": "a b"}))
+        .await;
+    assert_eq!(bad.unwrap_err().0, "bad_request");
+    let guest = s.call("lookup", As::Guest("c"), json!({"name": "bob"})).await;
+    assert_eq!(guest.unwrap_err().0, "unauthorized");
+}
