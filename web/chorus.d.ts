@@ -207,6 +207,8 @@ export interface Accounts {
   refresh(refreshToken: string): Promise<TokenPair>;
   logout(refreshToken: string): Promise<{ ok: true }>;
   me(): Promise<{ user: User; created_at: string }>;
+  /** The account of a name (any case), e.g. to ask them as a friend; `not_found` if none. Users only. */
+  lookup(name: string): Promise<{ user: { id: string; name: string } }>;
   password(oldPassword: string, newPassword: string): Promise<TokenPair>;
 }
 

@@ -764,6 +764,7 @@ function services(c) {
       refresh: (refresh_token) => c.request("svc.accounts.refresh", { refresh_token }),
       logout: (refresh_token) => c.request("svc.accounts.logout", { refresh_token }),
       me: req("svc.accounts.me"),
+      lookup: (name) => c.request("svc.accounts.lookup", { name }),
       password: (old_password, new_password) => c.request("svc.accounts.password", { old_password, new_password }),
     },
     friends: {

@@ -1,6 +1,8 @@
 // Real parts for chorus.js tests: a private nats-server (JetStream, temp store, a free port),
 // the bridge as a process on a free port with the test policy, and the accounts worker
-// with a fresh Postgres database. Everything started here is killed by stop(), and on exit.
+// with a fresh Postgres database. platform() starts the whole platform instead (every
+// worker, the bridge serving the web app and the game files, the default policy) for the
+// browser tests. Everything started here is killed by stop(), and on exit.
 //
 // Binaries: CHORUS_BIN_DIR (default ../target/debug), nats-server: CHORUS_NATS_SERVER
 // (default ../.tools/venv/bin/nats-server, else PATH). Postgres: DATABASE_URL's server
@@ -94,13 +96,13 @@ export async function startNats(dir) {
  * The bridge on a free HTTP port with the test policy (`test.>` for everybody), no TCP.
  * `restart()` starts it again on the same port; `kill(signal)` ends it and waits.
  */
-export async function startBridge(dir, natsUrl, env = {}) {
+export async function startBridge(dir, natsUrl, env = {}, { policy = POLICY } = {}) {
   const port = await freePort();
   const fullEnv = {
     CHORUS_NATS_URL: natsUrl,
     CHORUS_HTTP_ADDR: `127.0.0.1:${port}`,
     CHORUS_TCP_ADDR: "off",
-    CHORUS_POLICY: POLICY,
+    ...(policy ? { CHORUS_POLICY: policy } : {}),
     CHORUS_LOG: "warn",
     CHORUS_SHUTDOWN_GRACE_MS: "200",
     ...env,
@@ -211,6 +213,90 @@ export async function world({ bridgeEnv = {} } = {}) {
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Every worker binary in BIN_DIR (`chorus-*` but the bridge and the bench), as scripts/run starts them. */
+function workerNames() {
+  return fs
+    .readdirSync(BIN_DIR)
+    .filter((f) => /^chorus-[a-z0-9-]+$/.test(f) && !["chorus-bridge", "chorus-bench"].includes(f))
+    .filter((f) => fs.statSync(path.join(BIN_DIR, f)).mode & 0o111)
+    .map((f) => f.slice("chorus-".length))
+    .sort();
+}
+
+/**
+ * The whole platform, as `scripts/run` brings it up but private to one test file: a
+ * nats-server, a fresh Postgres database, every worker (each on its own /readyz port, the
+ * accounts worker first with a generated key), and the bridge with the default policy,
+ * serving web/ (CHORUS_WEB_DIR) and games/ (CHORUS_GAMES_DIR). `env` reaches every process.
+ * Returns `{url, bridge, workers, restartBridge(), stop()}`; `url` is the app's address.
+ */
+export async function platform({ env = {} } = {}) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "chorus-app-"));
+  const nats = await startNats(dir);
+  const db = `chorus_app_${process.pid}_${Date.now()}`;
+  const admin = psql(`CREATE DATABASE "${db}"`);
+  const common = {
+    DATABASE_URL: admin.replace(/\/postgres$/, `/${db}`),
+    CHORUS_GAMES_DIR: path.join(ROOT, "games"),
+    CHORUS_STORE_CATALOG: path.join(ROOT, "workers/store/catalog.json"),
+    CHORUS_SIGNING_KEY_DIR: path.join(dir, "keys"),
+    CHORUS_GENERATE_KEY: "true",
+    CHORUS_PBKDF2_ITERATIONS: "1000",
+    ...env,
+  };
+  const stops = [];
+  const stopAll = async () => {
+    for (const s of stops.reverse()) await s().catch(() => {});
+    await nats.stop();
+    try {
+      psql(`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`);
+    } catch {
+      // the server went away: nothing to clean
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const names = workerNames();
+    // Accounts first: it makes the signing key and runs its migrations before the others.
+    const accounts = await startWorker(dir, "accounts", nats.url, common);
+    stops.push(accounts.stop);
+    const rest = await Promise.all(
+      names.filter((n) => n !== "accounts").map(async (n) => {
+        const wk = await startWorker(dir, n, nats.url, common);
+        stops.push(wk.stop);
+        return n;
+      }),
+    );
+    const bridge = await startBridge(dir, nats.url, { ...common, CHORUS_WEB_DIR: path.join(ROOT, "web") }, { policy: null });
+    stops.push(() => bridge.kill());
+    const jwks = `http://127.0.0.1:${bridge.port}/.well-known/jwks.json`;
+    await until("the bridge's signing keys", () => ready(jwks), bridge.proc);
+    return {
+      dir,
+      nats,
+      bridge,
+      workers: ["accounts", ...rest],
+      url: `http://127.0.0.1:${bridge.port}/`,
+      /** Kills the bridge (SIGKILL: no goodbye to anyone). */
+      killBridge: () => bridge.kill("SIGKILL"),
+      /** Starts it again on the same port, ready and holding the signing keys. */
+      async startBridge() {
+        await bridge.restart();
+        await until("the bridge's signing keys", () => ready(jwks), bridge.proc);
+      },
+      /** Kill and start on the same port. */
+      async restartBridge() {
+        await bridge.kill("SIGKILL");
+        await this.startBridge();
+      },
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
 }
 
 /**

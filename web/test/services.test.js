@@ -43,6 +43,12 @@ test("chat in the lobby: send, live events, history, edit, retract", T, async ()
   await assert.rejects(ann.chat.edit("lobby", sent.id, "mine now"), (e) => ["not_found", "forbidden"].includes(e.code));
 });
 
+test("accounts.lookup finds a user by name in any case, and says not_found for nobody", T, async () => {
+  const { user } = await ann.accounts.lookup("BOB");
+  assert.deepEqual(user, { id: bob.user.id, name: "bob" });
+  await assert.rejects(ann.accounts.lookup("nobody-here"), (e) => e.code === "not_found");
+});
+
 test("a DM arrives on the recipient's inbox ({self}), and in DM history", T, async () => {
   const dms = inbox();
   await ann.chat.onDm(dms.push).ready;
