@@ -1,6 +1,7 @@
 //! A worker's small HTTP listener, up from the start of the process: `/metrics`
 //! (Prometheus), `/healthz` (the process is up) and `/readyz` (it serves: every endpoint
-//! subscribed and flushed, and NATS connected).
+//! subscribed and flushed, and NATS connected). `chorus_worker_nats_connected` is read
+//! from the connection at every scrape, so it is true whenever Prometheus looks.
 
 use crate::metrics::Metrics;
 use crate::ready::Ready;
@@ -26,11 +27,14 @@ pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>, nats: async_nat
         tokio::spawn(async move {
             let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                 let response = match req.uri().path() {
-                    "/metrics" => respond(
-                        StatusCode::OK,
-                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
-                        metrics.encode(),
-                    ),
+                    "/metrics" => {
+                        metrics.set_nats_connected(connected(&nats));
+                        respond(
+                            StatusCode::OK,
+                            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                            metrics.encode(),
+                        )
+                    }
                     "/healthz" => respond(StatusCode::OK, "text/plain", "ok\n".into()),
                     "/readyz" => readyz(&nats, &ready),
                     _ => respond(StatusCode::NOT_FOUND, "text/plain", "not found\n".into()),
@@ -44,10 +48,15 @@ pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>, nats: async_nat
     }
 }
 
+/// Whether `nats` is connected now.
+fn connected(nats: &async_nats::Client) -> bool {
+    nats.connection_state() == async_nats::connection::State::Connected
+}
+
 /// 200 `ready`, or 503 and why not.
 fn readyz(nats: &async_nats::Client, ready: &Ready) -> Response<Full<Bytes>> {
     let unavailable = |why: &str| respond(StatusCode::SERVICE_UNAVAILABLE, "text/plain", format!("{why}\n"));
-    if nats.connection_state() != async_nats::connection::State::Connected {
+    if !connected(nats) {
         return unavailable("nats not connected");
     }
     if !ready.is_serving() {

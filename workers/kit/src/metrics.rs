@@ -1,9 +1,11 @@
-//! A worker's Prometheus metrics: requests by method and code, handler latency, and what
-//! the worker waits on ([`Waits`]: NATS requests, KV, Postgres).
+//! A worker's Prometheus metrics: requests by method and code, handler latency, what
+//! the worker waits on ([`Waits`]: NATS requests, KV, Postgres), and whether its own NATS
+//! connection is up.
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use std::sync::Mutex;
@@ -23,6 +25,9 @@ pub struct Metrics {
     latency: Family<Labels, Histogram>,
     /// What the worker waits on; handed to its state through [`Metrics::waits`].
     waits: Waits,
+    /// 1 while the worker's NATS connection is up, 0 while it is not: a worker that lost
+    /// the bus serves nothing, and its alert must say so even while its process is up.
+    nats_connected: Gauge,
 }
 
 impl Metrics {
@@ -43,11 +48,18 @@ impl Metrics {
         );
         registry.register("request_seconds", "Handler latency, by method", latency.clone());
         let waits = Waits::register(&mut registry);
+        let nats_connected = Gauge::default();
+        registry.register(
+            "nats_connected",
+            "1 while this worker's NATS connection is up, 0 while it is not",
+            nats_connected.clone(),
+        );
         Metrics {
             registry: Mutex::new(registry),
             requests,
             latency,
             waits,
+            nats_connected,
         }
     }
 
@@ -80,6 +92,12 @@ impl Metrics {
     /// Postgres queries), shown on its `/metrics`: a worker keeps a clone in its state.
     pub fn waits(&self) -> Waits {
         self.waits.clone()
+    }
+
+    /// Records whether the worker's NATS connection is up (the kit calls it on every
+    /// connection event and before every scrape).
+    pub fn set_nats_connected(&self, connected: bool) {
+        self.nats_connected.set(i64::from(connected));
     }
 
     /// Lets a worker register metrics of its own.

@@ -128,14 +128,23 @@ impl Worker {
             )),
             None => None,
         };
+        let metrics = Arc::new(Metrics::new(name));
+        let told = metrics.clone();
         let nats = async_nats::ConnectOptions::new()
             .name(format!("chorus-{name}"))
             .retry_on_initial_connect()
             .max_reconnects(None)
-            .event_callback(move |event| async move { tracing::info!(%event, "nats") })
+            .event_callback(move |event| {
+                match event {
+                    async_nats::Event::Connected => told.set_nats_connected(true),
+                    async_nats::Event::Disconnected => told.set_nats_connected(false),
+                    _ => {}
+                }
+                async move { tracing::info!(%event, "nats") }
+            })
             .connect(args.nats_url.as_str())
             .await?;
-        let metrics = Arc::new(Metrics::new(name));
+        metrics.set_nats_connected(nats.connection_state() == async_nats::connection::State::Connected);
         let ready = Ready::new();
         let listener = tokio::net::TcpListener::bind(args.http_addr).await?;
         let http_addr = listener.local_addr()?;

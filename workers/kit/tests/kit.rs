@@ -235,6 +235,50 @@ async fn readyz_answers_once_every_endpoint_is_subscribed() {
     assert!(!ready.is_serving(), "drained");
 }
 
+/// `chorus_worker_nats_connected` of the worker whose `/metrics` is at `http`.
+async fn nats_connected(http: std::net::SocketAddr) -> Option<i64> {
+    let (status, text) = http_get(http, "/metrics").await;
+    assert_eq!(status, 200);
+    text.lines()
+        .find_map(|l| l.strip_prefix(r#"chorus_worker_nats_connected{worker="calc"} "#))
+        .map(|v| v.parse().unwrap())
+}
+
+/// Scrapes until the gauge reads `want` (the client notices a lost server within its
+/// reconnect loop; no fixed sleep), for at most 20 s.
+async fn await_nats_connected(http: std::net::SocketAddr, want: i64) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut every = tokio::time::interval(std::time::Duration::from_millis(50));
+    loop {
+        every.tick().await;
+        let now = nats_connected(http).await;
+        if now == Some(want) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "nats_connected stayed {now:?}, not {want}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_say_whether_the_worker_has_nats() {
+    let (mut server, worker) = started().await;
+    let http = worker.http_addr();
+    // The connection is made in the background (retry_on_initial_connect): once a round
+    // trip went through, it is up.
+    chorus_runtime::bus::round_trip(&worker.nats, std::time::Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(nats_connected(http).await, Some(1), "connected");
+    server.stop().await;
+    await_nats_connected(http, 0).await;
+    assert_eq!(http_get(http, "/readyz").await.0, 503);
+    server.restart().await;
+    await_nats_connected(http, 1).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_essential_task_that_ends_stops_the_worker_with_its_error() {
     let (_server, worker) = started().await;
