@@ -153,10 +153,96 @@ async fn after_a_flow_every_binary_counted_what_it_did() {
     }
     // The room was made by one of the two rooms replicas.
     let mut created = 0.0;
+    let mut rooms_text = String::new();
     for replica in metrics.keys().filter(|k| k.starts_with("chorus-rooms")) {
-        created += sum(&text(replica).await, &worker("rooms", "create"));
+        let body = text(replica).await;
+        created += sum(&body, &worker("rooms", "create"));
+        rooms_text.push_str(&body);
     }
     assert_eq!(created, 1.0, "one room made, by one replica");
+
+    // What each worker waited on, timed through the kit's Waits, where the flow made it
+    // wait: `chorus_worker_{db,kv,nats_request}_seconds_count{worker=…,…}` summed.
+    let waited = |kind: &str, w: &str, labels: &str| {
+        format!(r#"chorus_worker_{kind}_seconds_count{{worker="{w}",{labels}"#)
+    };
+    let mut bodies: Vec<(&str, String)> = Vec::new();
+    for process in [
+        "chorus-accounts",
+        "chorus-chat",
+        "chorus-presence",
+        "chorus-matchmaker",
+    ] {
+        bodies.push((process, text(process).await));
+    }
+    bodies.push(("chorus-rooms (both replicas)", rooms_text));
+    let body_of = |process: &str| &bodies.iter().find(|(p, _)| p.starts_with(process)).unwrap().1;
+    for (process, kind, w, labels, at_least) in [
+        ("chorus-accounts", "db", "accounts", r#"op="login""#, 2.0),
+        ("chorus-chat", "kv", "chat", r#"bucket="chat""#, 1.0),
+        ("chorus-presence", "kv", "presence", r#"bucket="presence""#, 1.0),
+        (
+            "chorus-presence",
+            "nats_request",
+            "presence",
+            r#"subject="int.friends.of",result="ok""#,
+            1.0,
+        ),
+        ("chorus-matchmaker", "kv", "mm", r#"bucket="mm",op="create""#, 2.0),
+        (
+            "chorus-matchmaker",
+            "nats_request",
+            "mm",
+            r#"subject="int.rooms.create",result="ok""#,
+            1.0,
+        ),
+        (
+            "chorus-matchmaker",
+            "nats_request",
+            "mm",
+            r#"subject="int.rating.of",result="ok""#,
+            1.0,
+        ),
+        (
+            "chorus-rooms",
+            "kv",
+            "rooms",
+            r#"bucket="rooms",op="create""#,
+            2.0,
+        ),
+        ("chorus-rooms", "db", "rooms", r#"op="rating_of""#, 1.0),
+        (
+            "chorus-rooms",
+            "nats_request",
+            "rooms",
+            r#"subject="int.store.owned",result="ok""#,
+            1.0,
+        ),
+    ] {
+        let body = body_of(process);
+        let n = sum(body, &waited(kind, w, labels));
+        assert!(
+            n >= at_least,
+            "{process}: {kind} wait {labels} counted {n}\n{body}"
+        );
+    }
+
+    // Every worker process says it is connected to NATS (and the gauge is there at all).
+    let workers: Vec<String> = metrics
+        .keys()
+        .filter(|k| k.as_str() != "chorus-bridge")
+        .cloned()
+        .collect();
+    assert!(workers.len() >= 7, "{workers:?}");
+    for process in workers {
+        let body = text(&process).await;
+        let gauge: Vec<&str> = body
+            .lines()
+            .filter(|l| l.starts_with("chorus_worker_nats_connected{"))
+            .collect();
+        assert_eq!(gauge.len(), 1, "{process}: {gauge:?}\n{body}");
+        assert!(gauge[0].ends_with(" 1"), "{process}: {}", gauge[0]);
+    }
 
     assert!(run.terminate().await.code().is_some());
 }

@@ -3,6 +3,7 @@
 //! own (by good id); the game puts it in its state, so everyone sees it. The store is not
 //! needed to play: without an answer in `cosmetics_timeout`, the room starts without skins.
 
+use chorus_kit::Waits;
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -17,13 +18,18 @@ struct Owned {
     owned: HashMap<String, Vec<String>>,
 }
 
-/// Each of `users`' skin, for those who own one.
-pub async fn skins(nats: &async_nats::Client, users: &[String], within: Duration) -> HashMap<String, String> {
+/// Each of `users`' skin, for those who own one (the request timed in `waits`).
+pub async fn skins(
+    nats: &async_nats::Client,
+    waits: &Waits,
+    users: &[String],
+    within: Duration,
+) -> HashMap<String, String> {
     let ask = serde_json::json!({"users": users, "kind": "skin"}).to_string();
     let request = async_nats::Request::new()
         .payload(ask.into())
         .timeout(Some(within));
-    let answer = match nats.send_request(OWNED, request).await {
+    let answer = match waits.nats(OWNED, nats.send_request(OWNED, request)).await {
         Ok(reply) if reply.headers.is_none() => serde_json::from_slice::<Owned>(&reply.payload),
         Ok(_) => {
             tracing::warn!("the store refused the skins request; the room starts without skins");

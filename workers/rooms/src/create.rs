@@ -74,7 +74,7 @@ pub async fn create(rooms: Arc<Rooms>, req: Request, ask: CreateReq) -> Result<C
     let game = rooms.game(&ask.game)?;
     let rid = ids::room();
     let ids: Vec<String> = ask.players.iter().map(|p| p.id.clone()).collect();
-    let mut skins = cosmetics::skins(&rooms.nats, &ids, rooms.settings.cosmetics_timeout).await;
+    let mut skins = cosmetics::skins(&rooms.nats, &rooms.waits, &ids, rooms.settings.cosmetics_timeout).await;
     let players: Vec<Seated> = ask
         .players
         .iter()
@@ -98,7 +98,7 @@ pub async fn create(rooms: Arc<Rooms>, req: Request, ask: CreateReq) -> Result<C
     let (g, seated, seed) = (game.clone(), meta.game_players(), meta.seed);
     let state = blocking(move || g.init(&seated, seed)).await?;
     let s = &rooms.settings;
-    let Taken::Ours(revision) = lease::acquire(&rooms.store.kv, &rid, &s.replica, s.lease).await? else {
+    let Taken::Ours(revision) = lease::acquire(&rooms.store, &rid, &s.replica, s.lease).await? else {
         return Err(RoomsError::Bus("a fresh room id was taken".into()));
     };
     rooms.store.create_meta(&meta).await?;

@@ -27,6 +27,28 @@ pub async fn finish(rooms: &Rooms, meta: &RoomMeta, state: &Value, seq: u64) -> 
         winner: None,
         draw: false,
     });
+    let written = write(rooms, meta, state, seq, &log, &events, winner.as_deref(), draw);
+    rooms.waits.db("finish", written).await?;
+    let told = json!({
+        "room": meta.room, "game": meta.game, "rated": meta.rated, "players": meta.players,
+        "winner": winner, "draw": draw,
+    });
+    rooms.store.publish_finished(&meta.room, &told).await?;
+    rooms.store.mark_finished(meta).await
+}
+
+/// The transaction of [`finish`]: the result, the players and (rated rooms) the ratings.
+#[allow(clippy::too_many_arguments)]
+async fn write(
+    rooms: &Rooms,
+    meta: &RoomMeta,
+    state: &Value,
+    seq: u64,
+    log: &[Entry],
+    events: &[&Value],
+    winner: Option<&str>,
+    draw: bool,
+) -> Result<(), RoomsError> {
     let mut client = rooms.db.get().await?;
     let tx = client.transaction().await?;
     let inserted = tx
@@ -60,16 +82,11 @@ pub async fn finish(rooms: &Rooms, meta: &RoomMeta, state: &Value, seq: u64) -> 
             .await?;
         }
         if meta.rated {
-            ratings::record(&tx, meta, winner.as_deref(), draw).await?;
+            ratings::record(&tx, meta, winner, draw).await?;
         }
     }
     tx.commit().await?;
-    let told = json!({
-        "room": meta.room, "game": meta.game, "rated": meta.rated, "players": meta.players,
-        "winner": winner, "draw": draw,
-    });
-    rooms.store.publish_finished(&meta.room, &told).await?;
-    rooms.store.mark_finished(meta).await
+    Ok(())
 }
 
 /// A call to a room that has finished: its final state, or `not_found` for anything else.
@@ -85,12 +102,14 @@ pub async fn answer_finished(
     if !matches!(ask, Ask::State) {
         return Err(RoomsError::Over);
     }
-    let client = rooms.db.get().await?;
-    let row = client
-        .query_opt(
-            "SELECT seq, final_state FROM room_results WHERE room = $1",
-            &[&meta.room],
-        )
+    let read = async {
+        let client = rooms.db.get().await?;
+        let sql = "SELECT seq, final_state FROM room_results WHERE room = $1";
+        Ok::<_, RoomsError>(client.query_opt(sql, &[&meta.room]).await?)
+    };
+    let row = rooms
+        .waits
+        .db("finished_state", read)
         .await?
         .ok_or(RoomsError::NoSuchRoom)?;
     let (seq, state): (i64, Value) = (row.get(0), row.get(1));
@@ -107,14 +126,12 @@ pub async fn answer_finished(
 /// then for each tick 1..=`ticks` its inputs (`command` then `apply`; a forfeit is the
 /// event `{type:"forfeit", player, reason}`) and then `tick`, gives the final state.
 pub async fn replay(rooms: &Rooms, rid: &str) -> Result<Value, RoomsError> {
-    let client = rooms.db.get().await?;
-    let Some(row) = client
-        .query_opt(
-            "SELECT game, players, seed, events, log, seq FROM room_results WHERE room = $1",
-            &[&rid],
-        )
-        .await?
-    else {
+    let read = async {
+        let client = rooms.db.get().await?;
+        let sql = "SELECT game, players, seed, events, log, seq FROM room_results WHERE room = $1";
+        Ok::<_, RoomsError>(client.query_opt(sql, &[&rid]).await?)
+    };
+    let Some(row) = rooms.waits.db("replay", read).await? else {
         return match rooms.store.meta(rid).await? {
             Some(_) => Err(RoomsError::NotFinished),
             None => Err(RoomsError::NoSuchRoom),

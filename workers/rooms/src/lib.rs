@@ -81,10 +81,21 @@ pub async fn spawn_in_process(
     db_url: &str,
     settings: Settings,
 ) -> Result<(Arc<Rooms>, tokio::task::JoinHandle<()>), SpawnError> {
+    let metrics = Arc::new(chorus_kit::metrics::Metrics::new("rooms"));
+    spawn_in_process_metered(nats, db_url, settings, metrics).await
+}
+
+/// [`spawn_in_process`], counting (requests, and what it waits on) in `metrics`, which a
+/// test can read.
+pub async fn spawn_in_process_metered(
+    nats: async_nats::Client,
+    db_url: &str,
+    settings: Settings,
+    metrics: Arc<chorus_kit::metrics::Metrics>,
+) -> Result<(Arc<Rooms>, tokio::task::JoinHandle<()>), SpawnError> {
     let pool = chorus_kit::db::connect(db_url, 4).await?;
     chorus_kit::db::migrate(&pool, "rooms", MIGRATIONS).await?;
-    let rooms = Rooms::open(nats.clone(), pool, settings).await?;
-    let metrics = Arc::new(chorus_kit::metrics::Metrics::new("rooms"));
+    let rooms = Rooms::open(nats.clone(), pool, settings, metrics.waits()).await?;
     let subscribed = service(rooms.clone()).subscribe(&nats).await?;
     let scan = tokio::spawn(routing::scan(rooms.clone()));
     let served = tokio::spawn(async move {

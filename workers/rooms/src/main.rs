@@ -110,7 +110,7 @@ fn main() -> anyhow::Result<()> {
 
 async fn setup(args: Args, ctx: Context) -> anyhow::Result<Service<Arc<Rooms>>> {
     let db = ctx.db.clone().expect("a spec with migrations has a database");
-    let rooms = Rooms::open(ctx.nats.clone(), db, args.settings()).await?;
+    let rooms = Rooms::open(ctx.nats.clone(), db, args.settings(), ctx.metrics.waits()).await?;
     let lateness = rooms.ticker.lateness();
     ctx.metrics.with_registry(|registry| {
         registry.register(

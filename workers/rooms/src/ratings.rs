@@ -100,16 +100,12 @@ pub async fn top(rooms: Arc<Rooms>, _req: Request, ask: TopReq) -> Result<serde_
         return Err(RoomsError::BadId("game"));
     }
     let limit = ask.limit.unwrap_or(TOP_DEFAULT).clamp(1, TOP_MAX);
-    let rows = rooms
-        .db
-        .get()
-        .await?
-        .query(
-            "SELECT user_id, name, rating, rd, games FROM ratings WHERE game = $1
-             ORDER BY rating DESC, user_id LIMIT $2",
-            &[&ask.game, &limit],
-        )
-        .await?;
+    let read = async {
+        let sql = "SELECT user_id, name, rating, rd, games FROM ratings WHERE game = $1
+             ORDER BY rating DESC, user_id LIMIT $2";
+        Ok::<_, RoomsError>(rooms.db.get().await?.query(sql, &[&ask.game, &limit]).await?)
+    };
+    let rows = rooms.waits.db("rating_top", read).await?;
     let top: Vec<Ranked> = rows
         .iter()
         .map(|r| Ranked {
@@ -132,15 +128,18 @@ pub struct GameReq {
 /// `svc.rating.me {game}`: the caller's rating (the defaults before their first game).
 pub async fn me(rooms: Arc<Rooms>, req: Request, ask: GameReq) -> Result<serde_json::Value, RoomsError> {
     let caller = req.caller()?;
-    let row = rooms
-        .db
-        .get()
-        .await?
-        .query_opt(
-            "SELECT rating, rd, games FROM ratings WHERE game = $1 AND user_id = $2",
-            &[&ask.game, &caller.id],
+    let read = async {
+        let sql = "SELECT rating, rd, games FROM ratings WHERE game = $1 AND user_id = $2";
+        Ok::<_, RoomsError>(
+            rooms
+                .db
+                .get()
+                .await?
+                .query_opt(sql, &[&ask.game, &caller.id])
+                .await?,
         )
-        .await?;
+    };
+    let row = rooms.waits.db("rating_me", read).await?;
     let start = Rating::default();
     let (rating, rd, games) = row.map_or((start.rating, start.rd, 0), |r| (r.get(0), r.get(1), r.get(2)));
     Ok(serde_json::json!({"game": ask.game, "rating": rating, "rd": rd, "games": games}))
@@ -156,15 +155,11 @@ pub struct OfReq {
 /// `int.rating.of {game, users}`: each user's rating, 1500 for the unrated (and guests).
 pub async fn of(rooms: Arc<Rooms>, req: Request, ask: OfReq) -> Result<serde_json::Value, RoomsError> {
     req.internal()?;
-    let rows = rooms
-        .db
-        .get()
-        .await?
-        .query(
-            "SELECT user_id, rating FROM ratings WHERE game = $1 AND user_id = ANY($2)",
-            &[&ask.game, &ask.users],
-        )
-        .await?;
+    let read = async {
+        let sql = "SELECT user_id, rating FROM ratings WHERE game = $1 AND user_id = ANY($2)";
+        Ok::<_, RoomsError>(rooms.db.get().await?.query(sql, &[&ask.game, &ask.users]).await?)
+    };
+    let rows = rooms.waits.db("rating_of", read).await?;
     let known: HashMap<String, f64> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
     let ratings: HashMap<&str, f64> = ask
         .users

@@ -287,7 +287,7 @@ impl LiveRoom {
                 return;
             }
         }
-        lease::release(&self.rooms.store.kv, &self.meta.room, self.lease).await;
+        lease::release(&self.rooms.store, &self.meta.room, self.lease).await;
         tracing::info!(room = %self.meta.room, game = %self.meta.game, tick, "realtime room finished");
     }
 }

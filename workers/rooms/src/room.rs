@@ -259,7 +259,7 @@ impl Room {
                 return;
             }
         }
-        lease::release(&self.rooms.store.kv, &self.meta.room, self.lease).await;
+        lease::release(&self.rooms.store, &self.meta.room, self.lease).await;
         tracing::info!(room = %self.meta.room, game = %self.meta.game, seq = self.seq, "room finished");
     }
 }

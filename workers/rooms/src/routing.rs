@@ -38,7 +38,7 @@ pub async fn take_over(rooms: &Arc<Rooms>, meta: RoomMeta) -> Result<Option<u64>
         return Ok(None);
     }
     let s = &rooms.settings;
-    match lease::acquire(&rooms.store.kv, &meta.room, &s.replica, s.lease).await? {
+    match lease::acquire(&rooms.store, &meta.room, &s.replica, s.lease).await? {
         Taken::Held(until) => Ok(Some(until)),
         Taken::Ours(revision) => {
             let rid = meta.room.clone();
@@ -96,17 +96,16 @@ pub async fn route(rooms: &Arc<Rooms>, rid: &str, player: &str, ask: Ask) -> Res
 
 /// Asks the owner on another replica; `None` when nobody answers.
 async fn forward(rooms: &Rooms, rid: &str, player: &str, ask: &Ask) -> Option<Result<Value, RoomsError>> {
-    let request = rooms.nats.request(
-        format!("int.rooms.room.{rid}"),
-        Forwarded::body(player, ask).into(),
-    );
-    match tokio::time::timeout(rooms.settings.forward_timeout, request).await {
-        Ok(Ok(msg)) => Some(Forwarded::read(&msg.payload)),
-        Ok(Err(e)) => {
+    let request = async_nats::Request::new()
+        .payload(Forwarded::body(player, ask).into())
+        .timeout(Some(rooms.settings.forward_timeout));
+    let asked = rooms.nats.send_request(format!("int.rooms.room.{rid}"), request);
+    match rooms.waits.nats("int.rooms.room", asked).await {
+        Ok(msg) => Some(Forwarded::read(&msg.payload)),
+        Err(e) => {
             tracing::debug!(room = rid, error = %e, "no owner answered");
             None
         }
-        Err(_) => None,
     }
 }
 
@@ -116,7 +115,7 @@ pub async fn scan(rooms: Arc<Rooms>) -> Result<(), RoomsError> {
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         every.tick().await;
-        let orphans = match lease::orphans(&rooms.store.kv, |rid| rooms.owns(rid)).await {
+        let orphans = match lease::orphans(&rooms.store, |rid| rooms.owns(rid)).await {
             Ok(orphans) => orphans,
             Err(e) => {
                 tracing::warn!(error = %e, "looking for orphaned rooms");

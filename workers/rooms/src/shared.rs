@@ -8,6 +8,7 @@ use crate::settings::Settings;
 use crate::store::Store;
 use crate::ticker::Ticker;
 use chorus_games::{Game, Library};
+use chorus_kit::Waits;
 use deadpool_postgres::Pool;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -21,6 +22,9 @@ pub struct Rooms {
     pub store: Store,
     /// Postgres: finished rooms and ratings.
     pub db: Pool,
+    /// Times what the worker waits on: Postgres queries, requests to other workers (the
+    /// store and bucket time their own calls with a clone).
+    pub waits: Waits,
     /// The games, loaded at start.
     pub games: Library,
     /// Settings.
@@ -38,16 +42,18 @@ impl Rooms {
     /// `None` when the lease is no longer ours (another replica has the room).
     pub async fn renew_lease(&self, rid: &str, revision: u64) -> Option<u64> {
         let s = &self.settings;
-        crate::lease::renew(&self.store.kv, rid, &s.replica, s.lease, revision).await
+        crate::lease::renew(&self.store, rid, &s.replica, s.lease, revision).await
     }
 
-    /// Opens the stream and the bucket, loads the games.
+    /// Opens the stream and the bucket, loads the games; what it waits on is timed in
+    /// `waits` (the worker's `Metrics::waits()`).
     pub async fn open(
         nats: async_nats::Client,
         db: Pool,
         settings: Settings,
+        waits: Waits,
     ) -> Result<Arc<Rooms>, RoomsError> {
-        let store = Store::open(nats.clone(), &settings).await?;
+        let store = Store::open(nats.clone(), &settings, waits.clone()).await?;
         let games = Library::load_dir(&settings.games_dir, settings.limits);
         tracing::info!(games = ?games.ids().collect::<Vec<_>>(), broken = games.errors().len(), "games loaded");
         let ticker = Ticker::start(
@@ -61,6 +67,7 @@ impl Rooms {
             nats,
             store,
             db,
+            waits,
             games,
             settings,
             owned: Mutex::new(HashMap::new()),

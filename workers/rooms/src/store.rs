@@ -4,6 +4,11 @@
 //! never both extend a room; the bucket `rooms` (file storage) holds `meta.{rid}` and the
 //! owners' leases `lease.{rid}` and realtime rooms' snapshots `snap.{rid}`; the stream `EVENTS` (`evt.>`, file storage) carries
 //! `evt.rooms.finished` to other workers, deduplicated by `Nats-Msg-Id`.
+//!
+//! Every call is timed through the kit's [`Waits`] on `chorus_worker_kv_seconds`: the
+//! bucket's operations under `bucket="rooms"` (`create`, `get`, `put`, `entry`, `update`,
+//! `delete`, `keys`), the log's under `bucket="ROOMS"` (`append`, `read`) and the finished
+//! event's under `bucket="EVENTS"` (`publish`).
 
 use crate::error::RoomsError;
 use crate::model::{Entry, RoomMeta};
@@ -12,6 +17,7 @@ use async_nats::jetstream::context::PublishErrorKind;
 use async_nats::jetstream::message::PublishMessage;
 use async_nats::jetstream::stream::{self, DirectGetErrorKind, StorageType};
 use async_nats::jetstream::{self, kv};
+use chorus_kit::Waits;
 use std::time::Duration;
 
 /// The stream of room logs.
@@ -60,11 +66,17 @@ pub struct Store {
     log: jetstream::stream::Stream,
     /// The `rooms` bucket.
     pub kv: kv::Store,
+    /// Times every call on the stream and the bucket (the worker's `/metrics`).
+    pub waits: Waits,
 }
 
 impl Store {
-    /// Creates (or opens) the stream, the bucket and `EVENTS`.
-    pub async fn open(nats: async_nats::Client, settings: &Settings) -> Result<Store, RoomsError> {
+    /// Creates (or opens) the stream, the bucket and `EVENTS`; its calls are timed in `waits`.
+    pub async fn open(
+        nats: async_nats::Client,
+        settings: &Settings,
+        waits: Waits,
+    ) -> Result<Store, RoomsError> {
         let js = jetstream::new(nats);
         let log = js
             .get_or_create_stream(stream::Config {
@@ -101,14 +113,15 @@ impl Store {
         })
         .await
         .map_err(RoomsError::bus)?;
-        Ok(Store { js, log, kv })
+        Ok(Store { js, log, kv, waits })
     }
 
     /// Records a new room; fails if the id exists.
     pub async fn create_meta(&self, meta: &RoomMeta) -> Result<(), RoomsError> {
         let body = serde_json::to_vec(meta).expect("meta serializes");
-        self.kv
-            .create(format!("meta.{}", meta.room), body.into())
+        let created = self.kv.create(format!("meta.{}", meta.room), body.into());
+        self.waits
+            .kv(BUCKET, "create", created)
             .await
             .map(|_| ())
             .map_err(RoomsError::bus)
@@ -117,8 +130,8 @@ impl Store {
     /// Room `rid`'s metadata, if it exists.
     pub async fn meta(&self, rid: &str) -> Result<Option<RoomMeta>, RoomsError> {
         let Some(bytes) = self
-            .kv
-            .get(format!("meta.{rid}"))
+            .waits
+            .kv(BUCKET, "get", self.kv.get(format!("meta.{rid}")))
             .await
             .map_err(RoomsError::bus)?
         else {
@@ -134,8 +147,9 @@ impl Store {
             ..meta.clone()
         })
         .expect("serializes");
-        self.kv
-            .put(format!("meta.{}", meta.room), body.into())
+        let put = self.kv.put(format!("meta.{}", meta.room), body.into());
+        self.waits
+            .kv(BUCKET, "put", put)
             .await
             .map(|_| ())
             .map_err(RoomsError::bus)
@@ -156,7 +170,7 @@ impl Store {
                 .await
                 .map_err(|e| (e.kind(), e.to_string()))
         };
-        match acked.await {
+        match self.waits.kv(LOG_STREAM, "append", acked).await {
             Ok(ack) => Ok(ack.sequence),
             Err((PublishErrorKind::WrongLastSequence, _)) => Err(AppendError::Lost),
             Err((_, e)) => Err(AppendError::Bus(e)),
@@ -175,8 +189,9 @@ impl Store {
         let mut body = format!("{{\"tick\":{tick},\"after\":{after},\"state\":").into_bytes();
         body.extend_from_slice(state);
         body.push(b'}');
-        self.kv
-            .put(format!("snap.{rid}"), body.into())
+        let put = self.kv.put(format!("snap.{rid}"), body.into());
+        self.waits
+            .kv(BUCKET, "put", put)
             .await
             .map(|_| ())
             .map_err(RoomsError::bus)
@@ -185,8 +200,8 @@ impl Store {
     /// A realtime room's last snapshot, if it has one.
     pub async fn snapshot(&self, rid: &str) -> Result<Option<Snapshot>, RoomsError> {
         match self
-            .kv
-            .get(format!("snap.{rid}"))
+            .waits
+            .kv(BUCKET, "get", self.kv.get(format!("snap.{rid}")))
             .await
             .map_err(RoomsError::bus)?
         {
@@ -197,6 +212,13 @@ impl Store {
 
     /// `rid`'s log entries after stream sequence `after`, with their stream sequences.
     pub async fn read_log(&self, rid: &str, after: u64) -> Result<Vec<(u64, Entry)>, RoomsError> {
+        self.waits
+            .kv(LOG_STREAM, "read", self.read_log_untimed(rid, after))
+            .await
+    }
+
+    /// [`Store::read_log`], untimed.
+    async fn read_log_untimed(&self, rid: &str, after: u64) -> Result<Vec<(u64, Entry)>, RoomsError> {
         let subject = log_subject(rid);
         let mut entries = Vec::new();
         let mut from = after + 1;
@@ -223,12 +245,15 @@ impl Store {
         let publish = PublishMessage::build()
             .payload(serde_json::to_vec(body).expect("serializes").into())
             .message_id(format!("rooms-finished-{rid}"));
-        self.js
-            .send_publish(FINISHED, publish)
-            .await
-            .map_err(RoomsError::bus)?
-            .await
-            .map_err(RoomsError::bus)?;
+        let acked = async {
+            self.js
+                .send_publish(FINISHED, publish)
+                .await
+                .map_err(RoomsError::bus)?
+                .await
+                .map_err(RoomsError::bus)
+        };
+        self.waits.kv(EVENTS_STREAM, "publish", acked).await?;
         Ok(())
     }
 }

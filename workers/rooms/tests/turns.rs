@@ -8,7 +8,7 @@ mod common;
 
 use chorus_games::{Game, JsGame, Limits, Player};
 use chorus_rooms::Settings;
-use common::{Stack, games_dir, tictactoe_with_turn_limit};
+use common::{Stack, count, games_dir, tictactoe_with_turn_limit};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -182,6 +182,30 @@ async fn a_full_game_to_a_win_is_broadcast_recorded_rated_told_and_replayable() 
         (json!(true), json!(5))
     );
     assert_eq!(after["state"]["winner"], "ann");
+
+    // What the room waited on is on the worker's /metrics: the bucket, the log, Postgres.
+    let m = &stack.metrics;
+    let kv = |labels: &str| count(m, "kv_seconds", labels);
+    assert_eq!(kv(r#"bucket="rooms",op="create""#), 2, "the meta and the lease");
+    assert_eq!(kv(r#"bucket="ROOMS",op="append""#), 5, "five moves");
+    assert!(
+        kv(r#"bucket="ROOMS",op="read""#) >= 1,
+        "the log read at the finish"
+    );
+    assert_eq!(kv(r#"bucket="EVENTS",op="publish""#), 1);
+    assert_eq!(kv(r#"bucket="rooms",op="put""#), 1, "marked finished");
+    assert_eq!(count(m, "db_seconds", r#"op="finish""#), 1);
+    assert_eq!(count(m, "db_seconds", r#"op="replay""#), 1);
+    assert_eq!(count(m, "db_seconds", r#"op="finished_state""#), 1);
+    assert_eq!(
+        count(
+            m,
+            "nats_request_seconds",
+            r#"subject="int.store.owned",result="no_responders""#
+        ),
+        1,
+        "the skins asked of a store that is not there"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,6 +2,7 @@
 //! players who call it as the bridge would (with the `Chorus-*` identity headers).
 #![allow(dead_code)]
 
+use chorus_kit::metrics::Metrics;
 use chorus_rooms::{Rooms, Settings};
 use chorus_testkit::{NatsServer, TestDb};
 use serde_json::{Value, json};
@@ -15,6 +16,8 @@ pub struct Stack {
     pub db: TestDb,
     pub client: async_nats::Client,
     pub rooms: Arc<Rooms>,
+    /// The first replica's metrics (what its `/metrics` would show).
+    pub metrics: Arc<Metrics>,
     pub served: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -24,14 +27,17 @@ impl Stack {
         let nats = NatsServer::start().await;
         let db = TestDb::create().await;
         let client = async_nats::connect(nats.url()).await.unwrap();
-        let (rooms, served) = chorus_rooms::spawn_in_process(client.clone(), db.url(), settings)
-            .await
-            .unwrap();
+        let metrics = Arc::new(Metrics::new("rooms"));
+        let (rooms, served) =
+            chorus_rooms::spawn_in_process_metered(client.clone(), db.url(), settings, metrics.clone())
+                .await
+                .unwrap();
         Stack {
             nats,
             db,
             client,
             rooms,
+            metrics,
             served: vec![served],
         }
     }
@@ -74,6 +80,17 @@ impl Stack {
     pub async fn call(&self, user: &str, subject: &str, body: Value) -> Result<Value, String> {
         call(&self.client, user, subject, body).await
     }
+}
+
+/// The count of the histogram `name` (without `chorus_worker_`) with `labels` (after
+/// `worker="rooms",`) on `metrics`, 0 when it has no such series.
+pub fn count(metrics: &Metrics, name: &str, labels: &str) -> u64 {
+    let prefix = format!(r#"chorus_worker_{name}_count{{worker="rooms",{labels}}} "#);
+    metrics
+        .encode()
+        .lines()
+        .find_map(|l| l.strip_prefix(prefix.as_str()).map(|n| n.parse().unwrap()))
+        .unwrap_or(0)
 }
 
 /// `subject` called by `user` on `client`, as a bridge forwards it.
