@@ -161,7 +161,7 @@ export function stamp(clock, seq, dt, recvAt) {
   const sample = recvAt - seq * dt;
   let offset;
   if (clock.offset === null || sample < clock.offset || sample - clock.offset > 1000) offset = sample;
-  else offset = clock.offset + (sample - clock.offset) * 0.02;
+  else offset = clock.offset + (sample - clock.offset) * 0.1;
   return { clock: { offset }, at: seq * dt + offset };
 }
 

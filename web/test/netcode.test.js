@@ -234,7 +234,7 @@ test("stamp keeps the earliest arrival: a late packet does not drag the timeline
   clock = s.clock;
   assert.equal(s.at, 10 * DT + 30);
   s = stamp(clock, 11, DT, 11 * DT + 90); // 60 ms late
-  assert.ok(s.at < 11 * DT + 32, `late packet stamped ${s.at}`);
+  assert.ok(s.at <= 11 * DT + 36, `late packet stamped ${s.at} (a tenth of its lateness at most)`);
   clock = s.clock;
   s = stamp(clock, 12, DT, 12 * DT + 20); // earlier than ever: taken at once
   assert.equal(s.at, 12 * DT + 20);
