@@ -92,7 +92,7 @@ const TEMPLATE = `
     grid-template-rows: repeat(3, 60px); gap: 6px; justify-content: center; margin-top: .6rem;
     touch-action: none; user-select: none; -webkit-user-select: none; }
   .pad button { display: grid; place-items: center; background: #1f2a4d; border: 1px solid #3a4a85; border-radius: 14px;
-    touch-action: none; -webkit-touch-callout: none; }
+    touch-action: none; -webkit-touch-callout: none; -webkit-tap-highlight-color: transparent; }
   .pad button.held { background: #3a4a85; border-color: #ffd23f; }
   .pad svg { width: 26px; height: 26px; fill: #e8ecf8; }
   .pad .up { grid-area: up; } .pad .down { grid-area: down; } .pad .left { grid-area: left; } .pad .right { grid-area: right; }
@@ -160,6 +160,7 @@ export class ChorusArena extends HTMLElement {
     if (!this.hasAttribute("aria-label")) {
       this.setAttribute("aria-label", "Coin arena. Move with the arrow keys or W A S D; grab coins, first to 10 wins.");
     }
+    window.addEventListener("blur", this.onWindowBlur);
     this.resizer = new ResizeObserver(() => this.resize());
     this.resizer.observe(this.$(".stage"));
     this.resize();
@@ -168,6 +169,7 @@ export class ChorusArena extends HTMLElement {
 
   disconnectedCallback() {
     this.stop();
+    window.removeEventListener("blur", this.onWindowBlur);
     if (this.resizer) this.resizer.disconnect();
   }
 
@@ -188,7 +190,7 @@ export class ChorusArena extends HTMLElement {
     this.fetching = false;
     this.offset = { x: 0, y: 0 };
     this.nextN = 0;
-    this.dir = { dx: 0, dy: 0 };
+    this.heading = { dx: 0, dy: 0 };
     this.keys.clear();
     this.pads.clear();
     this.pops = [];
@@ -355,7 +357,7 @@ export class ChorusArena extends HTMLElement {
       if (this.keys.delete(e.code)) this.steer();
     });
     this.addEventListener("blur", () => this.release());
-    window.addEventListener("blur", () => this.release());
+    this.onWindowBlur = () => this.release();
     this.$(".stage").addEventListener("pointerdown", () => {
       this.focus({ preventScroll: true });
       this.unlockAudio();
@@ -416,8 +418,8 @@ export class ChorusArena extends HTMLElement {
     this.markPads();
     const held = [...this.keys.values(), ...this.pads.values()];
     const dir = direction(held);
-    if (dir.dx === this.dir.dx && dir.dy === this.dir.dy) return;
-    this.dir = dir;
+    if (dir.dx === this.heading.dx && dir.dy === this.heading.dy) return;
+    this.heading = dir;
     this.sendDir();
   }
 
@@ -426,7 +428,7 @@ export class ChorusArena extends HTMLElement {
     if (!this.running || this.ended || !this.state) return;
     const own = this.state.players.find((p) => p.id === this.me);
     if (!own || own.out) return;
-    const input = { n: this.nextN++, dx: this.dir.dx, dy: this.dir.dy };
+    const input = { n: this.nextN++, dx: this.heading.dx, dy: this.heading.dy };
     try {
       this.chorus.rooms.send(this.room, input);
     } catch {
