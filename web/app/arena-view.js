@@ -699,11 +699,11 @@ export class ChorusArena extends HTMLElement {
     ctx.fillStyle = "#ffe27a";
     for (let i = 0; i < 3; i++) {
       const a = now / 160 + (i * 2 * Math.PI) / 3;
-      const sx = cx + Math.cos(a) * 11;
+      const sx = cx + Math.cos(a) * 12;
       const sy = cy + Math.sin(a) * 3.5;
       ctx.beginPath();
       for (let j = 0; j < 8; j++) {
-        const rr = j % 2 ? 1.3 : 3.4;
+        const rr = j % 2 ? 1.6 : 4.2;
         const b = (j * Math.PI) / 4 + now / 300;
         ctx.lineTo(sx + Math.cos(b) * rr, sy + Math.sin(b) * rr);
       }
