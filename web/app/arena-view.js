@@ -54,9 +54,10 @@ const SKINS = { "skin-red": "#ff4d4d", "skin-blue": "#3a86ff", "skin-gold": "#ff
 
 const TEMPLATE = `
 <style>
-  :host { display: block; position: relative; color: #e8ecf8; outline: none;
+  :host { display: block; position: relative; outline: none; --ink: #e8ecf8;
     font: 14px/1.35 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
   .hud { display: flex; align-items: center; gap: .5rem; flex-wrap: wrap; margin-bottom: .45rem; }
+  .time, .scores li, .mute, .pad button, .card { color: var(--ink); }
   .time { font-variant-numeric: tabular-nums; font-weight: 700; font-size: 1.1rem; min-width: 4.2ch;
     text-align: center; background: #1b2440; border: 1px solid #2c3a66; padding: .12rem .5rem; border-radius: .45rem; }
   .time.low { color: #ffb4a8; border-color: #8a3b33; }
@@ -87,7 +88,7 @@ const TEMPLATE = `
   .card p { margin: 0 0 .5rem; color: #b9c3e3; }
   .card ol { list-style: none; margin: 0; padding: 0; display: flex; flex-wrap: wrap; gap: .3rem .9rem; justify-content: center; }
   .card li { display: flex; align-items: center; gap: .35rem; }
-  .help { margin: .45rem 0 0; color: #9aa6c8; font-size: .85rem; }
+  .help { margin: .45rem 0 0; opacity: .75; font-size: .85rem; }
   .pad { display: none; grid-template-areas: ". up ." "left . right" ". down ."; grid-template-columns: repeat(3, 68px);
     grid-template-rows: repeat(3, 60px); gap: 6px; justify-content: center; margin-top: .6rem;
     touch-action: none; user-select: none; -webkit-user-select: none; }
