@@ -1,0 +1,129 @@
+//! The small-device client, `examples/devices/python/chorus_device.py`, as a person runs it
+//! against the platform `scripts/run` starts: paired once with a device token, then matched
+//! into a coin-arena room with a second device (a guest); a button press moves it, and its
+//! printed state shows the move.
+
+mod common;
+
+use chorus_testkit::TestDb;
+use chorus_testkit::bin::workspace_root;
+use chorus_testkit::process::binary;
+use common::run::{Run, free_addr};
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdout, Command};
+
+const WAIT: Duration = Duration::from_secs(60);
+
+fn device(tcp: &str, token_file: &std::path::Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new("python3");
+    cmd.arg(workspace_root().join("examples/devices/python/chorus_device.py"))
+        .args(["--addr", tcp, "--token-file"])
+        .arg(token_file)
+        .args(args)
+        .env("CHORUS_DEVICE_PASSWORD", "device-password")
+        .kill_on_drop(true);
+    cmd
+}
+
+fn spawn(mut cmd: Command) -> (Child, Lines<BufReader<ChildStdout>>) {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("python3 runs");
+    let out = BufReader::new(child.stdout.take().unwrap()).lines();
+    (child, out)
+}
+
+/// Reads lines until one satisfies `want`; every line read is kept in `seen`.
+async fn line_where(
+    out: &mut Lines<BufReader<ChildStdout>>,
+    seen: &mut Vec<String>,
+    want: impl Fn(&str) -> bool,
+) -> String {
+    let found = tokio::time::timeout(WAIT, async {
+        while let Some(line) = out.next_line().await.unwrap() {
+            seen.push(line.clone());
+            if want(&line) {
+                return Some(line);
+            }
+        }
+        None
+    })
+    .await;
+    match found {
+        Ok(Some(line)) => line,
+        _ => panic!("no such line; the device said:\n{}", seen.join("\n")),
+    }
+}
+
+/// The `you=x,y` of a state line.
+fn my_position(line: &str) -> Option<(i64, i64)> {
+    let rest = line.split("you=").nth(1)?;
+    let xy = rest.split_whitespace().next()?;
+    let (x, y) = xy.split_once(',')?;
+    Some((x.parse().ok()?, y.parse().ok()?))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paired_device_is_matched_and_its_button_moves_it() {
+    let bin_dir = binary("chorus-bridge").parent().unwrap().to_path_buf();
+    let state = tempfile::Builder::new().prefix("chorus-run-").tempdir().unwrap();
+    let db = TestDb::create().await;
+    let (http, tcp) = (free_addr(), free_addr());
+    let mut run = Run::start(state.path(), &bin_dir, &db, http, tcp);
+    let mut stdout = BufReader::new(run.child.stdout.take().unwrap()).lines();
+    run.await_up(&mut stdout).await;
+    let tcp = tcp.to_string();
+    let token_file = state.path().join("device.json");
+
+    let paired = device(&tcp, &token_file, &["pair", "--name", "pi-kitchen", "--signup"])
+        .output()
+        .await
+        .unwrap();
+    let said = String::from_utf8_lossy(&paired.stdout).to_string() + &String::from_utf8_lossy(&paired.stderr);
+    assert!(paired.status.success(), "pair failed:\n{said}\n{}", run.logs());
+    let stored = std::fs::read_to_string(&token_file).unwrap();
+    assert!(stored.contains("refresh_token"), "{stored}");
+
+    let (mut pi, mut pi_out) = spawn(device(&tcp, &token_file, &["play", "--every", "0"]));
+    let other_file = state.path().join("unused.json");
+    let (_guest, mut guest_out) = spawn(device(&tcp, &other_file, &["play", "--guest"]));
+    let mut seen = Vec::new();
+    line_where(&mut pi_out, &mut seen, |l| {
+        l.starts_with("connected as pi-kitchen")
+    })
+    .await;
+    line_where(&mut pi_out, &mut seen, |l| l.starts_with("matched: room")).await;
+    let first = line_where(&mut pi_out, &mut seen, |l| my_position(l).is_some()).await;
+    let (x0, _) = my_position(&first).unwrap();
+    let (key, further): (&str, fn(i64, i64) -> bool) = if x0 < 320 {
+        ("right\n", |x, x0| x > x0)
+    } else {
+        ("left\n", |x, x0| x < x0)
+    };
+    pi.stdin
+        .as_mut()
+        .unwrap()
+        .write_all(key.as_bytes())
+        .await
+        .unwrap();
+    let moved = line_where(&mut pi_out, &mut seen, |l| {
+        my_position(l).is_some_and(|(x, _)| further(x, x0))
+    })
+    .await;
+    assert!(moved.contains("t="), "{moved}");
+    // The rotated device token was written back: the stored one changed.
+    assert_ne!(std::fs::read_to_string(&token_file).unwrap(), stored);
+
+    let mut guest_seen = Vec::new();
+    line_where(&mut guest_out, &mut guest_seen, |l| {
+        l.starts_with("matched: room")
+    })
+    .await;
+    drop(pi);
+    assert!(run.terminate().await.code().is_some());
+}
