@@ -319,6 +319,30 @@ test("the bridge restarts: banners, then chat and the game go on without a reloa
   assertClean();
 });
 
+test("log out forgets the session; a guest reads the lobby; logging in again works", T, async () => {
+  const page = ann.page;
+  await page.getByRole("button", { name: "Log out" }).click();
+  await page.getByRole("tab", { name: "Log in" }).waitFor(SEEN);
+  assert.deepEqual(await page.evaluate(() => Object.keys(localStorage)), []);
+  await page.getByRole("button", { name: "Play as guest" }).click();
+  await page.getByRole("heading", { name: "Lobby", level: 1 }).waitFor(SEEN);
+  await lobbyMessage(ann, "hi ann, bob here").waitFor(SEEN); // history, read-only
+  await page.getByText("Guests can read the lobby. Sign in to chat.").waitFor(SEEN);
+  assert.equal(await page.getByLabel("Message to the lobby").count(), 0);
+  await nav(ann, "Store");
+  await page.getByText("Sign in to use store").waitFor(SEEN);
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+  await page.getByLabel("Name").fill("ann");
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Log in", exact: true }).click();
+  await page.getByRole("heading", { name: "Lobby", level: 1 }).waitFor(SEEN);
+  // A reload signs in again from the stored refresh token alone.
+  await page.reload();
+  await page.getByRole("heading", { name: "Lobby", level: 1 }).waitFor(SEEN);
+  await page.locator(".me-name", { hasText: "ann" }).waitFor(SEEN);
+  assertClean();
+});
+
 // The matchmaker answers `conflict` ("a match is being made for you") to every join after the
 // player's ticket was deleted (a cancel, or a match made): Queue::ticket reads the KV delete
 // marker as "no ticket" and join then updates expecting revision 0. Rust, not the app; this
