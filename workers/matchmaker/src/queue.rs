@@ -62,20 +62,28 @@ impl Queue {
 
     /// `uid`'s ticket, if any.
     pub async fn ticket(&self, uid: &str) -> Result<Option<Held>, MmError> {
+        let (ticket, revision) = self.slot(uid).await?;
+        Ok(ticket.map(|t| (t, revision)))
+    }
+
+    /// `uid`'s ticket, if any, and the revision a write must name to replace it: that of the
+    /// ticket, of its deletion (a cancel, a match) or 0 when the user never queued. A deleted
+    /// key keeps a revision, so writing on 0 there would lose to a race nobody ran.
+    pub async fn slot(&self, uid: &str) -> Result<(Option<Ticket>, u64), MmError> {
         let entry = self
             .waits
             .kv(BUCKET, "get", self.kv.entry(ticket_key(uid)))
             .await?;
         let Some(entry) = entry else {
-            return Ok(None);
+            return Ok((None, 0));
         };
         if entry.operation != kv::Operation::Put {
-            return Ok(None);
+            return Ok((None, entry.revision));
         }
-        match serde_json::from_slice::<Ticket>(&entry.value) {
-            Ok(t) => Ok(Some((t, entry.revision))),
-            Err(_) => Ok(None),
-        }
+        Ok((
+            serde_json::from_slice::<Ticket>(&entry.value).ok(),
+            entry.revision,
+        ))
     }
 
     /// Writes `ticket` where `revision` is (0: where there is none). `Ok(None)`: the

@@ -65,10 +65,9 @@ async fn join(mm: Arc<Matchmaker>, req: Request, join: Join) -> Result<Joined, M
         queued_at: now_ms(),
         claim: None,
     };
-    let revision = match mm.queue.ticket(&caller.id).await? {
-        Some((old, _)) if old.claimed(now_ms()) => return Err(MmError::BeingMatched),
-        Some((_, rev)) => rev,
-        None => 0,
+    let revision = match mm.queue.slot(&caller.id).await? {
+        (Some(old), _) if old.claimed(now_ms()) => return Err(MmError::BeingMatched),
+        (_, rev) => rev,
     };
     let Some(revision) = mm.queue.write(&ticket, revision).await? else {
         return Err(MmError::BeingMatched); // changed under us: claimed, most likely

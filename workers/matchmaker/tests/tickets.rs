@@ -60,6 +60,10 @@ async fn join_rejoin_and_leave() {
     assert!(ticket(&nats, "ann").await.is_none());
     let left = call(&nats, "leave", "ann", "conn-ann", json!({})).await.unwrap();
     assert_eq!(left, json!({"left": false}));
+    // After a cancel (a deleted ticket), joining queues again.
+    let back = join(&nats, "ann", "arena").await.unwrap();
+    assert_ne!(back["ticket"], again["ticket"]);
+    assert_eq!(ticket(&nats, "ann").await.unwrap()["game"], "arena");
 
     // A guest waits unrated, at the default rating, whatever the rooms worker would say.
     join(&nats, "g-1", "arena").await.unwrap();
