@@ -4,6 +4,7 @@
 import { session } from "./session.js";
 import { h } from "./dom.js";
 import "./chat-view.js";
+import "./voice-panel.js";
 
 class LobbyView extends HTMLElement {
   connectedCallback() {
@@ -13,6 +14,7 @@ class LobbyView extends HTMLElement {
         h("div", { class: "screen-head" },
           h("h1", { text: "Lobby" }),
           h("a", { class: "button primary", href: "#/play", text: "Play a game" })),
+        h("chorus-voice-panel", { channel: "lobby" }),
         h("div", { class: "card chat-card" }, chat)),
     );
     chat.start({

@@ -8,6 +8,7 @@ import { session } from "./session.js";
 import { h, notice } from "./dom.js";
 import { describe } from "./errors.js";
 import "./tictactoe-view.js";
+import "./voice-panel.js";
 
 /** The element for each game; a game without one cannot be shown. */
 const VIEWS = {
@@ -71,7 +72,8 @@ class RoomView extends HTMLElement {
         leave),
       this.#status,
       result,
-      this.#view));
+      this.#view,
+      h("chorus-voice-panel", { channel: `room-${room}` })));
     this.#view.start({ chorus: c, room, me, game, initial });
   }
 
