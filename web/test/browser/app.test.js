@@ -236,7 +236,7 @@ test("two players: sign up, friends and presence, DM, lobby chat, tic-tac-toe to
   assertClean();
 });
 
-test("the arena: both steer by keyboard and each sees the other move", T, async () => {
+test("the arena: both steer by keyboard and each sees the other move", T, async (t) => {
   // New players: see the todo test at the end (a second match of the same player).
   const ann = await newPlayer("carol", "desktop", DESKTOP);
   const bob = await newPlayer("dan", "mobile", MOBILE);
@@ -268,6 +268,8 @@ test("the arena: both steer by keyboard and each sees the other move", T, async 
   await ann.shot("arena");
   await bob.shot("arena");
 
+  const all = weight(ann.responses);
+  t.diagnostic(`page weight, sign-up to the arena: ${all.bytes} bytes in ${all.files} files`);
   // ann leaves: bob, the last one in, wins.
   const leave = ann.page.getByRole("button", { name: "Leave game" });
   await leave.click();
