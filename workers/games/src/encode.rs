@@ -75,7 +75,7 @@ fn write(value: &Value<'_>, out: &mut Vec<u8>, depth: u32) -> Result<(), Fail> {
 }
 
 /// A number as `JSON.stringify` writes it (near enough: whole numbers without `.0`).
-fn number(f: f64, out: &mut Vec<u8>) {
+pub(crate) fn number(f: f64, out: &mut Vec<u8>) {
     if !f.is_finite() {
         out.extend_from_slice(b"null");
     } else if f.fract() == 0.0 && f.abs() < 1e15 {

@@ -4,7 +4,6 @@
 
 use crate::error::LoadError;
 use crate::game::Game;
-use crate::js::JsGame;
 use crate::sandbox::Limits;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -20,7 +19,8 @@ pub struct Library {
 }
 
 impl Library {
-    /// Loads every `*.js` file directly in `dir`, each in its own sandbox with `limits`.
+    /// Loads every `*.js` file directly in `dir`, each in its own sandbox with `limits`
+    /// (or natively, for a file a native game reproduces: see [`crate::engine::load`]).
     /// A directory that cannot be read is itself a load error.
     pub fn load_dir(dir: &Path, limits: Limits) -> Library {
         let mut library = Library::default();
@@ -42,8 +42,8 @@ impl Library {
             .collect();
         files.sort();
         for file in files {
-            match JsGame::load(&file, limits) {
-                Ok(game) => library.insert(Arc::new(game)),
+            match crate::engine::load(&file, limits) {
+                Ok(game) => library.insert(game),
                 Err(e) => {
                     tracing::error!(error = %e, "a game file could not be loaded; the other games run");
                     library.errors.push(e);

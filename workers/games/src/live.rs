@@ -6,13 +6,14 @@
 //! and changes the state only when it succeeds: a rule that throws fails that input or that
 //! tick alone.
 //!
-//! A [`Live`] belongs to the engine that made it: the rooms worker gives each ticking
+//! [`LiveGame`] is this hot path as a trait, so a game written in Rust (the `native` module)
+//! can stand behind it too. A [`Live`] belongs to the engine that made it: the rooms worker gives each ticking
 //! thread its own [`JsGame`] (see [`JsGame::load`]), so the engines never wait on each
 //! other.
 
 use crate::encode::write_json;
 use crate::error::RuleError;
-use crate::game::{Outcome, Refusal};
+use crate::game::{Game, Outcome, Refusal};
 use crate::js::JsGame;
 use crate::sandbox::{Fail, from_js, to_js};
 use rquickjs::{Ctx, Function, Object, Value};
@@ -26,7 +27,7 @@ const TABLE: &str = "__chorus_live";
 #[derive(Debug, PartialEq, Eq)]
 pub struct Live {
     /// Its slot in the engine's table.
-    slot: u32,
+    pub(crate) slot: u32,
 }
 
 /// The engine's table of live states (made on first use).
@@ -164,5 +165,68 @@ impl JsGame {
         self.sandbox().call("apply", |ctx, _| {
             from_js(ctx, current(ctx, live)?)?.ok_or_else(|| Fail::Bad("undefined".into()))
         })
+    }
+}
+
+/// A game whose rooms' states stay inside it between calls (see [`crate::live`]): the
+/// realtime hot path. A [`Live`] belongs to the engine that made it.
+pub trait LiveGame: Game {
+    /// `"javascript"` or `"native"`: what runs the rules.
+    fn implementation(&self) -> &'static str;
+
+    /// Puts `state` in; the room's later calls name the returned [`Live`].
+    fn live_insert(&self, state: &Json) -> Result<Live, RuleError>;
+
+    /// Forgets a live state.
+    fn live_remove(&self, live: Live);
+
+    /// `player`'s `input` checked by `command` and, when accepted, its events applied.
+    /// `Ok(Some(refusal))`: refused, nothing changed.
+    fn live_command(&self, live: &Live, player: &str, input: &Json) -> Result<Option<Refusal>, RuleError>;
+
+    /// The worker's own `events` (a forfeit) applied.
+    fn live_apply(&self, live: &Live, events: &[Json]) -> Result<(), RuleError>;
+
+    /// `dt_ms` passing: `tick`'s events applied.
+    fn live_tick(&self, live: &Live, dt_ms: u32) -> Result<(), RuleError>;
+
+    /// Appends the state as JSON to `out`; tells whether it is over.
+    fn live_encode(&self, live: &Live, out: &mut Vec<u8>) -> Result<Option<Outcome>, RuleError>;
+
+    /// The state as JSON.
+    fn live_value(&self, live: &Live) -> Result<Json, RuleError>;
+}
+
+impl LiveGame for JsGame {
+    fn implementation(&self) -> &'static str {
+        "javascript"
+    }
+
+    fn live_insert(&self, state: &Json) -> Result<Live, RuleError> {
+        JsGame::live_insert(self, state)
+    }
+
+    fn live_remove(&self, live: Live) {
+        JsGame::live_remove(self, live)
+    }
+
+    fn live_command(&self, live: &Live, player: &str, input: &Json) -> Result<Option<Refusal>, RuleError> {
+        JsGame::live_command(self, live, player, input)
+    }
+
+    fn live_apply(&self, live: &Live, events: &[Json]) -> Result<(), RuleError> {
+        JsGame::live_apply(self, live, events)
+    }
+
+    fn live_tick(&self, live: &Live, dt_ms: u32) -> Result<(), RuleError> {
+        JsGame::live_tick(self, live, dt_ms)
+    }
+
+    fn live_encode(&self, live: &Live, out: &mut Vec<u8>) -> Result<Option<Outcome>, RuleError> {
+        JsGame::live_encode(self, live, out)
+    }
+
+    fn live_value(&self, live: &Live) -> Result<Json, RuleError> {
+        JsGame::live_value(self, live)
     }
 }

@@ -5,9 +5,10 @@
 
 use crate::tickmsg::{Ask, Pending, Shared, Told};
 use crate::tickroom::TickRoom;
-use chorus_games::JsGame;
+use chorus_games::LiveGame;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
+use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
@@ -24,8 +25,9 @@ const SLACK: Duration = Duration::from_millis(1);
 struct Thread {
     /// What every thread shares.
     shared: Shared,
-    /// This thread's engine for each game it has run (`None`: it failed to load).
-    engines: HashMap<String, Option<JsGame>>,
+    /// This thread's engine for each game it has run (`None`: it failed to load): the
+    /// game file in QuickJS, or native rules where they reproduce the file.
+    engines: HashMap<String, Option<Arc<dyn LiveGame>>>,
     /// Its rooms, by id.
     rooms: HashMap<String, TickRoom>,
     /// When each room's next tick is due (stale entries are skipped).
@@ -59,25 +61,25 @@ pub fn run(asks: Receiver<Ask>, shared: Shared) {
     }
     for (_, room) in thread.rooms.drain() {
         if let Some(Some(game)) = thread.engines.get(&room.game) {
-            room.close(game);
+            room.close(game.as_ref());
         }
     }
 }
 
 /// This thread's engine for `game`, loaded on first use.
 fn engine<'a>(
-    engines: &'a mut HashMap<String, Option<JsGame>>,
+    engines: &'a mut HashMap<String, Option<Arc<dyn LiveGame>>>,
     shared: &Shared,
     game: &str,
-) -> Option<&'a JsGame> {
+) -> Option<&'a dyn LiveGame> {
     if !engines.contains_key(game) {
         let file = shared.games_dir.join(format!("{game}.js"));
-        let loaded = JsGame::load(&file, shared.limits)
+        let loaded = chorus_games::engine::load(&file, shared.limits)
             .inspect_err(|e| tracing::error!(error = %e, "a tick thread could not load a game"))
             .ok();
         engines.insert(game.to_string(), loaded);
     }
-    engines.get(game).and_then(Option::as_ref)
+    engines.get(game).and_then(Option::as_deref)
 }
 
 impl Thread {
@@ -149,7 +151,7 @@ impl Thread {
 
     fn close(&mut self, room: TickRoom) {
         if let Some(Some(game)) = self.engines.get(&room.game) {
-            room.close(game);
+            room.close(game.as_ref());
         }
     }
 }

@@ -10,7 +10,7 @@ use crate::error::RoomsError;
 use crate::model::{Entry, Logged, now_ms};
 use crate::tickmsg::{Latest, Pending, Shared, Start, Told};
 use bytes::Bytes;
-use chorus_games::{JsGame, Live};
+use chorus_games::{Live, LiveGame};
 use serde_json::json;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -45,7 +45,7 @@ pub struct TickRoom {
 impl TickRoom {
     /// The room of `start` in `game`, caught up to the tick due now; `None` when it could
     /// not start or ended while catching up (its task has been told).
-    pub fn start(start: Start, game: &JsGame, shared: &Shared) -> Option<TickRoom> {
+    pub fn start(start: Start, game: &dyn LiveGame, shared: &Shared) -> Option<TickRoom> {
         let Start {
             meta,
             hz,
@@ -110,7 +110,7 @@ impl TickRoom {
     /// One tick; `live`: a tick on time (else one replayed while catching up: nothing is
     /// logged, broadcast or observed). Returns whether the game is over (the room's task
     /// has been told, and the room must go).
-    pub fn step(&mut self, game: &JsGame, shared: &Shared, live: bool) -> bool {
+    pub fn step(&mut self, game: &dyn LiveGame, shared: &Shared, live: bool) -> bool {
         let Some(state) = self.live.as_ref() else {
             return true;
         };
@@ -193,7 +193,7 @@ impl TickRoom {
 
     /// Writes the state out into `buf`: whether the game is over, `None` when it could not
     /// be written (nothing is broadcast then).
-    fn write_out(&mut self, game: &JsGame) -> Option<bool> {
+    fn write_out(&mut self, game: &dyn LiveGame) -> Option<bool> {
         let state = self.live.as_ref()?;
         self.buf.clear();
         match game.live_encode(state, &mut self.buf) {
@@ -206,7 +206,7 @@ impl TickRoom {
     }
 
     /// Tells the room's task the game is over, with the final state.
-    fn tell_over(&self, game: &JsGame) {
+    fn tell_over(&self, game: &dyn LiveGame) {
         let state = self
             .live
             .as_ref()
@@ -230,7 +230,7 @@ impl TickRoom {
     }
 
     /// Takes the room's state out of the engine.
-    pub fn close(mut self, game: &JsGame) {
+    pub fn close(mut self, game: &dyn LiveGame) {
         if let Some(live) = self.live.take() {
             game.live_remove(live);
         }
