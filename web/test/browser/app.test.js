@@ -345,14 +345,9 @@ test("log out forgets the session; a guest reads the lobby; logging in again wor
   assertClean();
 });
 
-// The matchmaker answers `conflict` ("a match is being made for you") to every join after the
-// player's ticket was deleted (a cancel, or a match made): Queue::ticket reads the KV delete
-// marker as "no ticket" and join then updates expecting revision 0. Rust, not the app; this
-// test says so until it is fixed, and becomes a plain test then.
-test("a player can cancel a wait, and queue again after it and after a match", {
-  ...T,
-  todo: "matchmaker: join after a deleted ticket answers conflict (workers/matchmaker/src/queue.rs)",
-}, async () => {
+// A cancel, and a match made, delete the player's ticket: joining again must queue anew
+// (the matchmaker once answered `conflict` there, fixed in 6d10963).
+test("a player can cancel a wait, and queue again after it and after a match", T, async () => {
   await nav(ann, "Play");
   await ann.page.getByRole("button", { name: "Find a match" }).click();
   await ann.page.getByRole("timer", { name: "Time waited" }).waitFor(SEEN);
