@@ -294,6 +294,43 @@ export interface Rooms {
   replay<R = any>(room: string): Promise<R>;
   /** `room.{room}.state`: the room's broadcasts. */
   onState<S = any>(room: string, handler: Handler<S>, opts?: SubOptions): Unsubscribe;
+  /**
+   * A fresh join code for the caller's seat (members only), to show on a big screen: a phone
+   * that claims it steers that seat. Single use, valid `expires_in_ms`.
+   */
+  pad(room: string): Promise<PadCode>;
+  /**
+   * A phone takes a seat: with the code (`not_found` when wrong, used or expired;
+   * `rate_limited` past the guessing limits), or with `{room, resume}` from an earlier claim
+   * (a new connection takes the seat back). Guests may call it.
+   */
+  claim(code: string | { room: string; resume: string }): Promise<PadClaim>;
+  /** `user.{self}.pad`: a phone took one of this user's seats. */
+  onPad(handler: Handler<PadEvent>, opts?: SubOptions): Unsubscribe;
+}
+
+export interface PadCode {
+  room: string;
+  seat: number;
+  /** 6 characters of `23456789ABCDEFGHJKMNPQRSTUVWXYZ`. */
+  code: string;
+  expires_in_ms: number;
+}
+
+export interface PadClaim {
+  room: string;
+  game: string;
+  /** The seat the phone steers: its player's id and name, and the seat number. */
+  seat: { id: string; name: string; seat: number };
+  /** Keep it: `claim({room, resume})` takes the seat back from a new connection. */
+  resume: string;
+}
+
+export interface PadEvent {
+  event: "paired";
+  /** The phone's user id (a guest's). */
+  pad: string;
+  name: string;
 }
 
 export interface Good {

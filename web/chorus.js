@@ -806,6 +806,9 @@ function services(c) {
       leave: (room) => c.request("svc.rooms.leave", { room }),
       replay: (room) => c.request("svc.rooms.replay", { room }),
       onState: (room, handler, opts) => c.sub(`room.${room}.state`, handler, opts),
+      pad: (room) => c.request("svc.rooms.pad", { room }),
+      claim: (code) => c.request("svc.rooms.claim", typeof code === "string" ? { code } : code),
+      onPad: (handler, opts) => c.sub("user.{self}.pad", handler, opts),
     },
     store: {
       catalog: req("svc.store.catalog"),
