@@ -10,7 +10,9 @@
 // (prediction, reconciliation, interpolation) lives in ./netcode.js as pure functions.
 //
 // API (the app codes against it):
-//   el.start({chorus, room, me, game, initial})  initial = the svc.rooms.state reply
+//   el.start({chorus, room, me, game, initial, readOnly?})  initial = the svc.rooms.state reply
+//   el.readOnly = true                           sends nothing (a big screen whose seat a phone
+//                                                steers); its own disc drawn like the others
 //   el.stop()                                    unsubscribes, stops the loops
 //   el.positions()                               {[uid]: {x, y}} as last drawn
 //   event "arena-over" (CustomEvent, detail = the final state, bubbles) once it ends
@@ -98,6 +100,7 @@ const TEMPLATE = `
   .pad svg { width: 26px; height: 26px; fill: #e8ecf8; }
   .pad .up { grid-area: up; } .pad .down { grid-area: down; } .pad .left { grid-area: left; } .pad .right { grid-area: right; }
   @media (pointer: coarse), (max-width: 700px) { .pad { display: grid; } .keys { display: none; } }
+  :host([readonly]) .pad, :host([readonly]) .keys { display: none !important; }
   .sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 </style>
 <div class="hud">
@@ -175,8 +178,9 @@ export class ChorusArena extends HTMLElement {
   }
 
   /** Starts showing `room` as user `me` from `initial` (the svc.rooms.state reply). */
-  start({ chorus, room, me, game, initial }) {
+  start({ chorus, room, me, game, initial, readOnly }) {
     this.stop();
+    if (readOnly !== undefined) this.readOnly = readOnly;
     Object.assign(this, { chorus, room, me, game });
     this.A = game.ARENA;
     this.dt = tickMs(game);
@@ -228,6 +232,16 @@ export class ChorusArena extends HTMLElement {
       }
     }
     this.unsub = null;
+  }
+
+  /** Read-only: no input goes out (held keys are let go first); own disc is interpolated. */
+  get readOnly() {
+    return this.hasAttribute("readonly");
+  }
+
+  set readOnly(on) {
+    if (on) this.release();
+    this.toggleAttribute("readonly", Boolean(on));
   }
 
   /** Each player's position as last drawn: own predicted, others interpolated. */
@@ -346,7 +360,7 @@ export class ChorusArena extends HTMLElement {
   bindInput() {
     this.addEventListener("keydown", (e) => {
       const d = KEYS[e.code];
-      if (!d || e.ctrlKey || e.metaKey || e.altKey) return;
+      if (!d || e.ctrlKey || e.metaKey || e.altKey || this.readOnly) return;
       e.preventDefault(); // arrows must not scroll the page
       this.unlockAudio();
       if (!this.keys.has(e.code)) {
@@ -426,7 +440,7 @@ export class ChorusArena extends HTMLElement {
 
   /** Sends the current direction as a new input (numbered above the last applied). */
   sendDir() {
-    if (!this.running || this.ended || !this.state) return;
+    if (!this.running || this.ended || !this.state || this.readOnly) return;
     const own = this.state.players.find((p) => p.id === this.me);
     if (!own || own.out) return;
     const input = { n: this.nextN++, dx: this.heading.dx, dy: this.heading.dy };
@@ -540,7 +554,7 @@ export class ChorusArena extends HTMLElement {
    * interpolated INTERP_DELAY_MS behind. */
   frame(now) {
     const out = interpolate(this.snaps, now - INTERP_DELAY_MS);
-    const mine = predict(this.game, this.pred, now);
+    const mine = this.readOnly ? null : predict(this.game, this.pred, now);
     if (mine) {
       out[this.me] = { x: mine.x + this.offset.x, y: mine.y + this.offset.y, daze: mine.daze, out: mine.out };
     }
