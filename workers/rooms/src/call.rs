@@ -15,6 +15,22 @@ pub enum Ask {
     Leave,
     /// The current state, as this player may see it.
     State,
+    /// The caller's seat is steered from now on by phone `pad` (a claimed code).
+    Pair(PadClaim),
+    /// Phone `pad` (the caller: a new connection) takes back the seat whose resume secret
+    /// hashes to `resume`.
+    Resume(PadClaim),
+}
+
+/// A phone claiming a seat.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PadClaim {
+    /// The phone's user id.
+    pub pad: String,
+    /// The phone's display name.
+    pub name: String,
+    /// SHA-256 (hex) of the phone's resume secret.
+    pub resume: String,
 }
 
 /// A call to a room's task, with where its answer goes.
@@ -37,6 +53,8 @@ impl Forwarded {
             Ask::Input(input) => json!({"player": player, "ask": "input", "input": input}),
             Ask::Leave => json!({"player": player, "ask": "leave"}),
             Ask::State => json!({"player": player, "ask": "state"}),
+            Ask::Pair(claim) => json!({"player": player, "ask": "pair", "claim": claim}),
+            Ask::Resume(claim) => json!({"player": player, "ask": "resume", "claim": claim}),
         };
         v.to_string().into_bytes()
     }
@@ -49,6 +67,8 @@ impl Forwarded {
             "input" => Ask::Input(v.get("input").cloned().unwrap_or(Value::Null)),
             "leave" => Ask::Leave,
             "state" => Ask::State,
+            "pair" => Ask::Pair(serde_json::from_value(v.get("claim")?.clone()).ok()?),
+            "resume" => Ask::Resume(serde_json::from_value(v.get("claim")?.clone()).ok()?),
             _ => return None,
         };
         Some((player, ask))

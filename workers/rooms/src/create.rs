@@ -94,6 +94,7 @@ pub async fn create(rooms: Arc<Rooms>, req: Request, ask: CreateReq) -> Result<C
         seed: ids::seed(),
         created_ms: now_ms(),
         finished: false,
+        pads: Default::default(),
     };
     let (g, seated, seed) = (game.clone(), meta.game_players(), meta.seed);
     let state = blocking(move || g.init(&seated, seed)).await?;
@@ -125,17 +126,28 @@ pub async fn create(rooms: Arc<Rooms>, req: Request, ask: CreateReq) -> Result<C
 
 /// Lets each player of `room` read its state and publish realtime input.
 async fn grant_players(rooms: &Rooms, room: &Created) -> Result<(), RoomsError> {
+    for p in &room.players {
+        grant_player(rooms, &room.room, &p.id).await?;
+    }
+    Ok(())
+}
+
+/// The subjects of room `rid` a player (or a phone steering a seat) uses.
+pub fn player_subjects(rid: &str) -> [String; 2] {
+    [format!("room.{rid}.state"), format!("room.{rid}.input")]
+}
+
+/// Lets `uid` read room `rid`'s state and publish its realtime input, for the grant lifetime.
+pub async fn grant_player(rooms: &Rooms, rid: &str, uid: &str) -> Result<(), RoomsError> {
     let expires_at = chorus_runtime::clock::unix_now() + rooms.settings.grant.as_secs();
+    let [state, input] = player_subjects(rid);
     let grant = Grant::builder()
-        .subscribe(&format!("room.{}.state", room.room))
-        .publish(&format!("room.{}.input", room.room))
+        .subscribe(&state)
+        .publish(&input)
         .expires_at(expires_at)
         .build()
         .map_err(|e| RoomsError::Bus(format!("building the grant: {e}")))?;
-    for p in &room.players {
-        chorus_kit::ctl::grant(&rooms.nats, &p.id, &grant)
-            .await
-            .map_err(RoomsError::bus)?;
-    }
-    Ok(())
+    chorus_kit::ctl::grant(&rooms.nats, uid, &grant)
+        .await
+        .map_err(RoomsError::bus)
 }

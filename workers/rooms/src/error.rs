@@ -12,6 +12,15 @@ pub enum RoomsError {
     /// No room has that id.
     #[error("no such room")]
     NoSuchRoom,
+    /// A gamepad code that is wrong, used or expired, or a resume secret no seat knows.
+    #[error("no such gamepad code (wrong, already used or expired)")]
+    NoSuchCode,
+    /// A gamepad claim that is neither a code nor a room and a resume secret.
+    #[error("a gamepad code is 6 characters of 23456789ABCDEFGHJKMNPQRSTUVWXYZ")]
+    BadCode,
+    /// Too many gamepad claims (by this caller, or wrong codes on this replica).
+    #[error("too many gamepad claims; wait a minute")]
+    TooManyClaims,
     /// The room has ended: it takes no more input.
     #[error("the room is over")]
     Over,
@@ -74,9 +83,10 @@ impl RoomsError {
     pub fn code(&self) -> ErrorCode {
         use RoomsError::*;
         match self {
-            NoSuchRoom | Over | NotFinished | NoSuchGame => ErrorCode::NotFound,
+            NoSuchRoom | NoSuchCode | Over | NotFinished | NoSuchGame => ErrorCode::NotFound,
+            TooManyClaims => ErrorCode::RateLimited,
             NotMember => ErrorCode::Forbidden,
-            BadId(_) | BadPlayers(_) => ErrorCode::BadRequest,
+            BadId(_) | BadCode | BadPlayers(_) => ErrorCode::BadRequest,
             Refused(r) => match r.code {
                 RefusalCode::BadRequest => ErrorCode::BadRequest,
                 RefusalCode::Conflict => ErrorCode::Conflict,

@@ -96,7 +96,7 @@ pub async fn answer_finished(
     player: &str,
     ask: Ask,
 ) -> Result<Value, RoomsError> {
-    if !meta.is_member(player) {
+    if meta.seat_of(player).is_none() {
         return Err(RoomsError::NotMember);
     }
     if !matches!(ask, Ask::State) {

@@ -12,6 +12,7 @@
 //! - [`create`]: `int.rooms.create`: a new room, its players granted its subjects.
 //! - [`cosmetics`]: the skins players own, from the store, shown in a new room.
 //! - [`play`]: `svc.rooms.input`, `state`, `leave`, `replay`.
+//! - [`gamepad`]: `svc.rooms.pad`, `svc.rooms.claim`: phones steering seats by a code.
 //! - [`shared`]: [`Rooms`], the shared parts and the table of rooms this replica runs.
 //! - [`routing`]: a call to its room's owner, wherever it runs; takeover; the orphan scan.
 //! - [`call`]: what travels to a room's task (from here, or forwarded) and back.
@@ -35,6 +36,7 @@ pub mod cosmetics;
 pub mod create;
 pub mod error;
 pub mod finish;
+pub mod gamepad;
 pub mod glicko;
 pub mod ids;
 pub mod lease;

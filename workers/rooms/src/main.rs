@@ -70,6 +70,18 @@ struct Args {
     #[arg(long, env = "CHORUS_ROOMS_COSMETICS_TIMEOUT_MS", default_value_t = defaults::COSMETICS_TIMEOUT_MS)]
     rooms_cosmetics_timeout_ms: u64,
 
+    /// How long a gamepad code (`svc.rooms.pad`) may be claimed, in seconds.
+    #[arg(long, env = "CHORUS_ROOMS_PAD_CODE_SECS", default_value_t = defaults::PAD_CODE_SECS)]
+    rooms_pad_code_secs: u64,
+
+    /// Gamepad claims (`svc.rooms.claim`) one caller may make a minute.
+    #[arg(long, env = "CHORUS_ROOMS_PAD_CLAIMS_PER_MIN", default_value_t = defaults::PAD_CLAIMS_PER_MIN)]
+    rooms_pad_claims_per_min: u32,
+
+    /// Wrong gamepad codes one replica answers a second, in all (then `rate_limited`).
+    #[arg(long, env = "CHORUS_ROOMS_PAD_FAILS_PER_SEC", default_value_t = defaults::PAD_FAILS_PER_SEC)]
+    rooms_pad_fails_per_sec: u32,
+
     /// Threads ticking realtime rooms (default: one per core).
     #[arg(long, env = "CHORUS_ROOMS_TICK_THREADS")]
     rooms_tick_threads: Option<usize>,
@@ -97,6 +109,9 @@ impl Args {
         s.replicas = self.rooms_replicas.max(1);
         s.log_max_age = Duration::from_secs(self.rooms_log_max_age_secs.max(60));
         s.cosmetics_timeout = Duration::from_millis(self.rooms_cosmetics_timeout_ms);
+        s.pad_code = Duration::from_secs(self.rooms_pad_code_secs.max(10));
+        s.pad_claims_per_min = self.rooms_pad_claims_per_min.max(1);
+        s.pad_fails_per_sec = self.rooms_pad_fails_per_sec.max(1);
         if let Some(threads) = self.rooms_tick_threads {
             s.tick_threads = threads.max(1);
         }
@@ -119,6 +134,8 @@ async fn setup(args: Args, ctx: Context) -> anyhow::Result<Service<Arc<Rooms>>> 
             lateness,
         )
     });
+    let forget = rooms.clone();
+    ctx.every(Duration::from_secs(60), move || forget.pads.forget_idle());
     ctx.essential(
         "the orphaned-room scan",
         chorus_rooms::routing::scan(rooms.clone()),

@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::collections::BTreeMap;
 
 /// A player in a room, with their seat (0 first).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,12 +41,35 @@ pub struct RoomMeta {
     /// Whether it finished and went to Postgres.
     #[serde(default)]
     pub finished: bool,
+    /// Phones steering seats (`svc.rooms.claim`), by the phone's user id; kept with the
+    /// room so a replica taking it over goes on taking their inputs.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub pads: BTreeMap<String, Pad>,
+}
+
+/// A phone steering a seat.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pad {
+    /// The seat's player (user id).
+    pub seat: String,
+    /// The phone's display name.
+    pub name: String,
+    /// SHA-256 (hex) of the secret the phone resumes with.
+    pub resume: String,
 }
 
 impl RoomMeta {
     /// Whether `uid` plays here.
     pub fn is_member(&self, uid: &str) -> bool {
         self.players.iter().any(|p| p.id == uid)
+    }
+
+    /// Whose seat `uid` plays: its own as a member, or the one it steers as a phone.
+    pub fn seat_of<'a>(&'a self, uid: &'a str) -> Option<&'a str> {
+        if self.is_member(uid) {
+            return Some(uid);
+        }
+        self.pads.get(uid).map(|pad| pad.seat.as_str())
     }
 
     /// The players as the game's `init` takes them.

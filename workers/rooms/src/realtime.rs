@@ -9,6 +9,7 @@
 use crate::call::{Ask, Call, Forwarded};
 use crate::error::RoomsError;
 use crate::finish;
+use crate::gamepad;
 use crate::lease;
 use crate::model::RoomMeta;
 use crate::room::blocking;
@@ -187,14 +188,15 @@ impl LiveRoom {
         }
     }
 
-    /// A member's publish on `room.{rid}.input`: the game input, for the next tick.
+    /// A member's (or its phone's) publish on `room.{rid}.input`: the game input, for the
+    /// next tick, as the seat's.
     fn input(&self, msg: async_nats::Message) {
         let player = msg
             .headers
             .as_ref()
             .and_then(|h| h.get("Chorus-User"))
             .map(|v| v.as_str().to_string());
-        let Some(player) = player.filter(|p| self.meta.is_member(p)) else {
+        let Some(player) = player.and_then(|p| self.meta.seat_of(&p).map(str::to_string)) else {
             return;
         };
         let Ok(input) = serde_json::from_slice::<Value>(&msg.payload) else {
@@ -212,14 +214,16 @@ impl LiveRoom {
         );
     }
 
-    /// One call from a player: the state now, an input or a leave (answered by the tick).
-    async fn serve(&mut self, player: &str, ask: Ask) -> Result<Value, RoomsError> {
-        if !self.meta.is_member(player) {
-            return Err(RoomsError::NotMember);
+    /// One call from a player (or a phone steering its seat): the state now, an input or a
+    /// leave (answered by the tick), or a phone pairing.
+    async fn serve(&mut self, caller: &str, ask: Ask) -> Result<Value, RoomsError> {
+        if matches!(ask, Ask::Pair(_) | Ask::Resume(_)) {
+            return gamepad::on_owner(&self.rooms, &mut self.meta, caller, ask).await;
         }
+        let player = gamepad::seat_for(&self.meta, caller, &ask)?;
         let rid = self.meta.room.clone();
         let (reply, applied) = oneshot::channel();
-        let (player, reply) = (player.to_string(), Some(reply));
+        let reply = Some(reply);
         let ask = match ask {
             Ask::State => {
                 let latest = self.latest.lock().unwrap_or_else(|p| p.into_inner()).clone();
@@ -241,6 +245,7 @@ impl LiveRoom {
                 player,
                 reply,
             },
+            Ask::Pair(_) | Ask::Resume(_) => unreachable!("pairing is answered above"),
         };
         self.rooms.ticker.tell(&rid, ask);
         match applied.await {

@@ -9,6 +9,7 @@
 use crate::call::{Ask, Call, Forwarded};
 use crate::error::RoomsError;
 use crate::finish;
+use crate::gamepad;
 use crate::lease;
 use crate::model::{Entry, RoomMeta, now_ms};
 use crate::shared::Rooms;
@@ -117,14 +118,16 @@ impl Room {
         self.rooms.forget(&self.meta.room);
     }
 
-    /// One call from a player.
-    async fn serve(&mut self, player: &str, ask: Ask) -> Result<Value, RoomsError> {
-        if !self.meta.is_member(player) {
-            return Err(RoomsError::NotMember);
+    /// One call from a player (or from a phone steering a player's seat).
+    async fn serve(&mut self, caller: &str, ask: Ask) -> Result<Value, RoomsError> {
+        if matches!(ask, Ask::Pair(_) | Ask::Resume(_)) {
+            return gamepad::on_owner(&self.rooms, &mut self.meta, caller, ask).await;
         }
+        let player = &gamepad::seat_for(&self.meta, caller, &ask)?;
         match ask {
+            Ask::Pair(_) | Ask::Resume(_) => unreachable!("pairing is answered above"),
             Ask::State => {
-                let (g, s, p) = (self.game.clone(), self.state.clone(), player.to_string());
+                let (g, s, p) = (self.game.clone(), self.state.clone(), player.clone());
                 let seen = blocking(move || g.view(&s, &p)).await?;
                 Ok(json!({
                     "room": self.meta.room, "game": self.meta.game, "seq": self.seq, "state": seen,

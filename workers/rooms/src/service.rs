@@ -1,8 +1,9 @@
-//! Every endpoint of the rooms worker in one table: `svc.rooms.*`, `int.rooms.create`,
+//! Every endpoint of the rooms worker in one table: `svc.rooms.*` (gamepads included),
+//! `int.rooms.create`,
 //! and the merged `svc.rating.*` / `int.rating.of`.
 
 use crate::shared::Rooms;
-use crate::{create, play, ratings};
+use crate::{create, gamepad, play, ratings};
 use chorus_kit::Service;
 use std::sync::Arc;
 
@@ -14,5 +15,7 @@ pub fn service(rooms: Arc<Rooms>) -> Service<Arc<Rooms>> {
         .method("state", play::state)
         .method("leave", play::leave)
         .method("replay", play::replay)
+        .method("pad", gamepad::pad)
+        .method("claim", gamepad::claim)
         .merge(ratings::service(rooms))
 }

@@ -29,6 +29,13 @@ pub const REPLICAS: usize = 1;
 /// `CHORUS_ROOMS_LOG_MAX_AGE_SECS`: how long a room's log stays in JetStream.
 pub const LOG_MAX_AGE_SECS: u64 = 7 * 24 * 3600;
 
+/// `CHORUS_ROOMS_PAD_CODE_SECS`: how long a gamepad code may be claimed.
+pub const PAD_CODE_SECS: u64 = 120;
+/// `CHORUS_ROOMS_PAD_CLAIMS_PER_MIN`: claims one caller may make a minute.
+pub const PAD_CLAIMS_PER_MIN: u32 = 10;
+/// `CHORUS_ROOMS_PAD_FAILS_PER_SEC`: wrong codes one replica answers a second, in all.
+pub const PAD_FAILS_PER_SEC: u32 = 20;
+
 /// `CHORUS_ROOMS_TICK_THREADS` when unset: one per core.
 pub fn tick_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -63,6 +70,13 @@ pub struct Settings {
     /// How long a new room waits for the store to say which skins its players own; without
     /// an answer the room starts with none.
     pub cosmetics_timeout: Duration,
+    /// How long a gamepad code may be claimed.
+    pub pad_code: Duration,
+    /// Gamepad claims one caller may make a minute.
+    pub pad_claims_per_min: u32,
+    /// Wrong gamepad codes one replica answers a second, in all: guessing stays hopeless
+    /// however many guest connections a guesser opens.
+    pub pad_fails_per_sec: u32,
 }
 
 impl Settings {
@@ -85,6 +99,9 @@ impl Settings {
             log_max_age: Duration::from_secs(LOG_MAX_AGE_SECS),
             tick_threads: tick_threads(),
             cosmetics_timeout: Duration::from_millis(COSMETICS_TIMEOUT_MS),
+            pad_code: Duration::from_secs(PAD_CODE_SECS),
+            pad_claims_per_min: PAD_CLAIMS_PER_MIN,
+            pad_fails_per_sec: PAD_FAILS_PER_SEC,
         }
     }
 

@@ -4,6 +4,7 @@
 
 use crate::call::Call;
 use crate::error::RoomsError;
+use crate::gamepad::PadCodes;
 use crate::settings::Settings;
 use crate::store::Store;
 use crate::ticker::Ticker;
@@ -31,6 +32,8 @@ pub struct Rooms {
     pub settings: Settings,
     /// The tick threads of realtime rooms.
     pub ticker: Ticker,
+    /// Gamepad codes and the limits on claiming them.
+    pub pads: PadCodes,
     /// The rooms this replica runs: where their tasks take calls.
     owned: Mutex<HashMap<String, mpsc::Sender<Call>>>,
     /// Held while taking a room over, so one replica does not start a room twice.
@@ -54,6 +57,14 @@ impl Rooms {
         waits: Waits,
     ) -> Result<Arc<Rooms>, RoomsError> {
         let store = Store::open(nats.clone(), &settings, waits.clone()).await?;
+        let pads = PadCodes::open(
+            nats.clone(),
+            settings.pad_code,
+            settings.pad_claims_per_min,
+            settings.pad_fails_per_sec,
+            waits.clone(),
+        )
+        .await?;
         let games = Library::load_dir(&settings.games_dir, settings.limits);
         tracing::info!(games = ?games.ids().collect::<Vec<_>>(), broken = games.errors().len(), "games loaded");
         let ticker = Ticker::start(
@@ -64,6 +75,7 @@ impl Rooms {
         );
         Ok(Arc::new(Rooms {
             ticker,
+            pads,
             nats,
             store,
             db,

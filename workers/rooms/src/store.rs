@@ -140,19 +140,24 @@ impl Store {
         serde_json::from_slice(&bytes).map(Some).map_err(RoomsError::bus)
     }
 
-    /// Marks room `meta` finished: it is in Postgres now.
-    pub async fn mark_finished(&self, meta: &RoomMeta) -> Result<(), RoomsError> {
-        let body = serde_json::to_vec(&RoomMeta {
-            finished: true,
-            ..meta.clone()
-        })
-        .expect("serializes");
+    /// Writes room `meta` as its owner changed it (who steers which seat).
+    pub async fn put_meta(&self, meta: &RoomMeta) -> Result<(), RoomsError> {
+        let body = serde_json::to_vec(meta).expect("meta serializes");
         let put = self.kv.put(format!("meta.{}", meta.room), body.into());
         self.waits
             .kv(BUCKET, "put", put)
             .await
             .map(|_| ())
             .map_err(RoomsError::bus)
+    }
+
+    /// Marks room `meta` finished: it is in Postgres now.
+    pub async fn mark_finished(&self, meta: &RoomMeta) -> Result<(), RoomsError> {
+        self.put_meta(&RoomMeta {
+            finished: true,
+            ..meta.clone()
+        })
+        .await
     }
 
     /// Appends `entry` to `rid`'s log if the log's last message is still `last` (its stream

@@ -85,7 +85,7 @@ pub async fn fake_rooms(
     let (tx, rx) = mpsc::unbounded_channel();
     let mut creates = nats.subscribe("int.rooms.create").await.unwrap();
     let mut asks = nats.subscribe("int.rating.of").await.unwrap();
-    chorus_runtime::bus::round_trip(&nats, std::time::Duration::from_secs(10))
+    chorus_runtime::bus::round_trip(nats, std::time::Duration::from_secs(10))
         .await
         .unwrap();
     let client = nats.clone();
