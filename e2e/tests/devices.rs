@@ -1,7 +1,8 @@
 //! The small-device client, `examples/devices/python/chorus_device.py`, as a person runs it
 //! against the platform `scripts/run` starts: paired once with a device token, then matched
 //! into a coin-arena room with a second device (a guest); a button press moves it, and its
-//! printed state shows the move.
+//! printed state shows the move. Then a third device, a guest, claims the code the first
+//! player's account asks for (as a big screen does) and steers that seat.
 
 mod common;
 
@@ -58,6 +59,36 @@ async fn line_where(
         Ok(Some(line)) => line,
         _ => panic!("no such line; the device said:\n{}", seen.join("\n")),
     }
+}
+
+/// `svc.rooms.pad` for room `rid` as pi-kitchen, on a WebSocket of its own: the code.
+async fn pad_code(http: std::net::SocketAddr, rid: &str) -> String {
+    use chorus_testkit::client::Ws;
+    use serde_json::json;
+    let (mut guest, _) = Ws::connect(http, "/core/game/v1/real-time/public", &[])
+        .await
+        .unwrap();
+    let login = guest
+        .call(json!({"op":"req","id":"l","subject":"svc.accounts.login","data":{"name":"pi-kitchen","password":"device-password"}}))
+        .await;
+    let token = login["data"]["access_token"]
+        .as_str()
+        .expect("logged in")
+        .to_string();
+    let (mut ws, _) = Ws::connect(
+        http,
+        &format!("/core/game/v1/real-time/private?token={token}"),
+        &[],
+    )
+    .await
+    .unwrap();
+    let pad = ws
+        .call(json!({"op":"req","id":"p","subject":"svc.rooms.pad","data":{"room": rid}}))
+        .await;
+    pad["data"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{pad}"))
+        .to_string()
 }
 
 /// The `you=x,y` of a state line.

@@ -9,10 +9,14 @@ line, the same frames a browser sends over WebSocket (see protocol/PROTOCOL.md).
     python3 chorus_device.py pair --name pi-kitchen --signup   # once: a device token
     python3 chorus_device.py play                              # then: play, again and again
     python3 chorus_device.py play --guest                      # or without an account
+    python3 chorus_device.py play --guest --code K7Q2FX        # or steer a seat by its code
 
 Buttons: with --gpio (and gpiozero installed, as on Raspberry Pi OS) four push buttons on the
 BCM pins of --pins (up,down,left,right; default 17,27,22,23) steer while held. Without it,
 type a direction and Enter: w/a/s/d or up/left/down/right, x or stop to stand still.
+
+With --code it joins no queue: it claims the code a big screen shows (`svc.rooms.claim`)
+and steers that seat, as a phone does.
 
 It reconnects by itself (exponential backoff with full jitter), signs in again, takes its
 room back with svc.rooms.state and goes on; the access token is refreshed on the live
@@ -176,6 +180,8 @@ class Player:
         self.link = None
         self.room = None
         self.me = None
+        self.seat = None  # whose disc this device steers: its own, or a claimed seat's
+        self.resume = None  # the secret that takes a claimed seat back after a reconnect
         self.direction = (0, 0)
         self.n = 0
         self.shown = None
@@ -215,6 +221,12 @@ class Player:
 
     # ── a room ──
     def find_room(self):
+        if self.args.code:
+            claimed = self.link.req("svc.rooms.claim", {"code": self.args.code})
+            self.room, self.seat, self.resume = claimed["room"], claimed["seat"]["id"], claimed["resume"]
+            say(f"claimed: room {self.room}, steering {claimed['seat']['name']}")
+            return
+        self.seat = self.me["id"]
         inbox = f"user.{self.me['id']}.match"
         self.link.sub(inbox)
         self.link.req("svc.mm.join", {"game": self.args.game})
@@ -225,6 +237,9 @@ class Player:
         say(f"matched: room {self.room} with {names}")
 
     def enter_room(self):
+        if self.resume:
+            # A new connection may be a new guest: the secret gives the seat back.
+            self.link.req("svc.rooms.claim", {"room": self.room, "resume": self.resume})
         self.link.sub(f"room.{self.room}.state")
         reply = self.link.req("svc.rooms.state", {"room": self.room})
         self.show(reply["state"], force=True)
@@ -241,11 +256,11 @@ class Player:
 
     def show(self, state, force=False):
         players = state.get("players", [])
-        mine = next((p for p in players if p["id"] == self.me["id"]), None)
+        mine = next((p for p in players if p["id"] == self.seat), None)
         if mine is not None:
             self.n = max(self.n, mine.get("last_n", 0))
         line = "  ".join(
-            f"{'you' if p['id'] == self.me['id'] else p.get('name', p['id'])}={p['x']},{p['y']} *{p['score']}"
+            f"{'you' if p['id'] == self.seat else p.get('name', p['id'])}={p['x']},{p['y']} *{p['score']}"
             + (" out" if p.get("out") else "")
             for p in players
         )
@@ -280,7 +295,7 @@ class Player:
         winner = state.get("winner")
         if state.get("draw"):
             say("game over: a draw")
-        elif winner == self.me["id"]:
+        elif winner == self.seat:
             say("game over: you win")
         else:
             name = next((p.get("name", winner) for p in state["players"] if p["id"] == winner), winner)
@@ -296,7 +311,9 @@ class Player:
                 if self.room is None:
                     self.find_room()
                 self.play()
-                self.room = None
+                self.room, self.resume = None, None
+                if self.args.code:
+                    return
                 failures = 0
                 if not self.args.again:
                     return
@@ -306,8 +323,9 @@ class Player:
                 say(f"connection lost ({e}); reconnecting in {delay:.1f}s")
                 time.sleep(delay)
             except Refused as e:
-                if e.code == "not_found" and self.room is not None:
-                    say("the room is gone; queueing again")
+                # A room that ended, or one a guest lost with its old id on reconnecting.
+                if e.code in ("not_found", "forbidden") and self.room is not None and not self.args.code:
+                    say(f"the room is gone ({e}); queueing again")
                     self.room = None
                     continue
                 raise SystemExit(f"refused: {e}") from e
@@ -385,6 +403,7 @@ def main():
     q.add_argument("--game", default="arena")
     q.add_argument("--guest", action="store_true", help="play as a guest, without a device token")
     q.add_argument("--again", action="store_true", help="queue again after each game")
+    q.add_argument("--code", help="steer the seat of this code (shown by a big screen) instead of queueing")
     q.add_argument("--every", type=float, default=0.25, help="at most one state line per this many seconds")
     q.add_argument("--gpio", action="store_true", help="read buttons on GPIO pins (gpiozero)")
     q.add_argument("--pins", default="17,27,22,23", help="BCM pins of up,down,left,right")
