@@ -28,7 +28,8 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
  && ls /out/bin
 # What the binaries read at run time; web/ and the store catalog only where they exist.
 RUN mkdir -p /out/share/web /out/share/games /out/share/nats /out/share/store \
- && if [ -d web ]; then cp -r web/. /out/share/web/ && rm -rf /out/share/web/node_modules; fi \
+ && if [ -d web ]; then cp -r web/. /out/share/web/ \
+      && rm -rf /out/share/web/node_modules /out/share/web/test /out/share/web/package*.json; fi \
  && if [ -d games ]; then cp -r games/. /out/share/games/; fi \
  && cp -r nats/. /out/share/nats/ \
  && if [ -f workers/store/catalog.json ]; then cp workers/store/catalog.json /out/share/store/; fi
