@@ -61,9 +61,25 @@ class AccountsView extends HTMLElement {
           form,
           h("div", { class: "or", "aria-hidden": "true" }, h("span", { text: "or" })),
           h("button", { type: "button", class: "secondary wide", text: "Play as guest", on: { click: () => session.guest() } }),
-          h("p", { class: "hint center", text: "Guests can read the lobby and play unrated games." }))),
+          h("p", { class: "hint center", text: "Guests can read the lobby and play unrated games." }),
+          padForm())),
     );
   }
+}
+
+/** "Join as controller": a code from a big screen opens the phone's controller (#pad=CODE). */
+function padForm() {
+  const code = h("input", { id: "pad-code", name: "pad-code", autocomplete: "off", autocapitalize: "characters", spellcheck: "false", maxlength: "6", placeholder: "ABC234" });
+  const form = h("form", { class: "join-pad", "aria-label": "Join as controller" },
+    h("label", { for: "pad-code", text: "Join as controller" }),
+    h("div", { class: "row" }, code, h("button", { class: "secondary", type: "submit", text: "Join" })),
+    h("small", { class: "hint", text: "Got a code from a big screen? Your phone becomes the gamepad." }));
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const v = code.value.trim().toUpperCase();
+    if (v) location.hash = `#pad=${v}`;
+  });
+  return form;
 }
 
 customElements.define("chorus-accounts", AccountsView);

@@ -3,7 +3,8 @@
 // Each screen is a custom element in its own file; they reach the platform through the
 // session's Chorus client only.
 //
-// Routes: #/login #/lobby #/friends #/play #/room/<id> #/store #/leaderboard
+// Routes: #/login #/lobby #/friends #/play #/room/<id> #/store #/leaderboard, and #pad=<code>
+// (a phone as a gamepad: ./pad-view.js, as a guest when nobody is signed in)
 
 import { session } from "./session.js";
 import { h } from "./dom.js";
@@ -15,6 +16,7 @@ import "./play-view.js";
 import "./room-view.js";
 import "./store-view.js";
 import "./leaderboard-view.js";
+import "./pad-view.js";
 
 /** name → [label in the nav (null: not in it), element, needs a signed-in user]. */
 const ROUTES = {
@@ -45,8 +47,22 @@ function go(hash) {
   else location.hash = hash;
 }
 
+/** The code of a controller link (`#pad=CODE`, any case), or null. */
+function padCode() {
+  const m = /^#pad=([A-Za-z0-9]*)$/.exec(location.hash);
+  return m ? m[1].toUpperCase() : null;
+}
+
 /** Mounts the screen for the current hash and session (only when it differs). */
 function render() {
+  const code = padCode();
+  if (code !== null) {
+    if (!session.chorus) session.guest();
+    nav.hidden = true;
+    who.replaceChildren();
+    if (main.dataset.key === `pad/${code}`) return;
+    return mount(h("chorus-pad", { code }), `pad/${code}`, "Controller");
+  }
   let [name, arg] = route();
   if (!session.chorus) {
     if (name !== "login") return history.replaceState(null, "", "#/login"), render();

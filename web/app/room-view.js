@@ -9,6 +9,7 @@ import { h, notice } from "./dom.js";
 import { describe } from "./errors.js";
 import "./tictactoe-view.js";
 import "./voice-panel.js";
+import { bigScreenButton } from "./bigscreen.js";
 
 /** The element for each game; a game without one cannot be shown. */
 const VIEWS = {
@@ -64,16 +65,20 @@ class RoomView extends HTMLElement {
     const result = h("div", { class: "result card", role: "status", "aria-live": "polite", hidden: true });
     this.addEventListener("ttt-over", (e) => this.#over(result, leave, e.detail, me));
     this.addEventListener("arena-over", (e) => this.#over(result, leave, e.detail, me));
-    this.replaceChildren(h("section", { class: `screen room room-${initial.game}` },
+    const section = h("section", { class: `screen room room-${initial.game}` });
+    // Big screen: the room large with a join code; a phone steers this seat (./bigscreen.js).
+    const big = playing && !initial.over ? bigScreenButton({ section, view: this.#view, chorus: c, room }) : null;
+    section.append(
       h("div", { class: "screen-head" },
         h("div", {},
           h("h1", { text: game.meta.name }),
           h("p", { class: "muted small players-line", text: names.join(" vs ") })),
-        leave),
+        h("div", { class: "row" }, big, leave)),
       this.#status,
       result,
       this.#view,
-      h("chorus-voice-panel", { channel: `room-${room}` })));
+      h("chorus-voice-panel", { channel: `room-${room}` }));
+    this.replaceChildren(section);
     this.#view.start({ chorus: c, room, me, game, initial });
   }
 
