@@ -311,7 +311,8 @@ export interface Rooms {
 
 export interface PadCode {
   room: string;
-  seat: number;
+  /** The seat the code is for, named by its player's id (the caller's). */
+  seat: string;
   /** 6 characters of `23456789ABCDEFGHJKMNPQRSTUVWXYZ`. */
   code: string;
   expires_in_ms: number;
