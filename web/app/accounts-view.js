@@ -70,7 +70,7 @@ class AccountsView extends HTMLElement {
 /** "Join as controller": a code from a big screen opens the phone's controller (#pad=CODE). */
 function padForm() {
   const code = h("input", { id: "pad-code", name: "pad-code", autocomplete: "off", autocapitalize: "characters", spellcheck: "false", maxlength: "6", placeholder: "ABC234" });
-  const form = h("form", { class: "join-pad", "aria-label": "Join as controller" },
+  const form = h("form", { class: "join-pad" },
     h("label", { for: "pad-code", text: "Join as controller" }),
     h("div", { class: "row" }, code, h("button", { class: "secondary", type: "submit", text: "Join" })),
     h("small", { class: "hint", text: "Got a code from a big screen? Your phone becomes the gamepad." }));

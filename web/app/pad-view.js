@@ -426,7 +426,7 @@ class PadView extends HTMLElement {
     const tilt = h("button", { type: "button", class: "ghost small", "aria-pressed": "false", text: "Tilt to steer", hidden: !hasTilt, on: { click: () => this.#toggleTilt() } });
     const tiltHint = h("p", { class: "hint center", hidden: true, text: "Tilt the phone the way to go; hold it as now to stand still." });
     const codeInput = h("input", { id: "pad-code-again", name: "code", autocomplete: "off", autocapitalize: "characters", spellcheck: "false", maxlength: "6", inputmode: "text", value: this.code });
-    const ask = h("form", { class: "stack pad-ask", "aria-label": "Enter a controller code", hidden: true },
+    const ask = h("form", { class: "stack pad-ask", "aria-label": "Try another code", hidden: true },
       h("div", { class: "field" }, h("label", { for: "pad-code-again", text: "Controller code" }), codeInput),
       h("button", { class: "primary wide", type: "submit", text: "Join as controller" }));
     ask.addEventListener("submit", (e) => {
