@@ -36,7 +36,6 @@ export function bigScreenButton({ section, view, chorus, room }) {
     if (on === Boolean(panel)) return;
     if (on) {
       panel = h("chorus-pad-panel");
-      panel.addEventListener("exit", () => set(false));
       section.append(panel);
       panel.start({ chorus, room });
     } else {
@@ -79,13 +78,12 @@ class PadPanel extends HTMLElement {
     const paired = h("p", { class: "pad-paired", role: "status", "aria-live": "polite", hidden: true });
     const error = h("p", { class: "notice", role: "alert", hidden: true });
     const renew = h("button", { class: "secondary", type: "button", text: "New code", on: { click: () => this.#fetch() } });
-    const exit = h("button", { class: "ghost", type: "button", text: "Exit big screen", on: { click: () => this.dispatchEvent(new Event("exit")) } });
     this.#els = { code, qr, link, timer, paired, error, renew };
     this.append(h("section", { class: "pad-panel card", "aria-label": "Phone controller" },
       h("h2", { text: "Play from your phone" }),
       h("p", { class: "muted small", text: "Scan the code, or open Chorus and enter it under “Join as controller”. Your phone becomes the gamepad." }),
       qr, code, link, timer, paired, error,
-      h("div", { class: "row" }, renew, exit)));
+      h("div", { class: "row" }, renew)));
   }
 
   disconnectedCallback() {

@@ -252,6 +252,8 @@ class PadView extends HTMLElement {
   #showSeat(seat, own, state) {
     if (!seat) return;
     const e = this.#els;
+    e.seatCard.hidden = false;
+    e.intro.hidden = true;
     e.name.textContent = seat.name;
     this.style.setProperty("--seat", PALETTE[seat.seat % PALETTE.length]);
     e.score.textContent = own ? String(own.score) : "–";
@@ -389,6 +391,10 @@ class PadView extends HTMLElement {
     this.#els.ask.hidden = false;
     this.#els.retry.hidden = !retry;
     this.#els.controls.hidden = true;
+    if (!this.#claim) {
+      this.#els.seatCard.hidden = true;
+      this.#els.intro.hidden = false;
+    }
   }
 
   #build() {
@@ -444,13 +450,17 @@ class PadView extends HTMLElement {
       h("div", { class: "pad-dpad", role: "group", "aria-label": "Direction pad" }, ...buttons),
       tilt, tiltHint);
     const leave = h("a", { class: "button ghost small", href: "#/lobby", text: "Stop controlling", on: { click: () => store(null) } });
-    this.#els = { name, score, time, status, result, buttons, tilt, tiltHint, ask, retry, board, controls };
-    this.replaceChildren(h("section", { class: "screen pad-screen", "aria-label": "Controller" },
-      h("div", { class: "pad-seat card" },
+    const intro = h("div", { class: "pad-intro" },
+      h("h1", { text: "Phone controller" }),
+      h("p", { class: "muted", text: "Your phone becomes the gamepad of a game on a big screen." }));
+    const seatCard = h("div", { class: "pad-seat card", hidden: true },
         h("span", { class: "pad-disc", "aria-hidden": "true" }),
         h("div", { class: "pad-who" }, h("span", { class: "muted small", text: "You steer" }), name),
         h("div", { class: "pad-stats" }, h("span", { class: "muted small", text: "Score" }), score),
-        time),
+        time);
+    this.#els = { name, score, time, status, result, buttons, tilt, tiltHint, ask, retry, board, controls, intro, seatCard };
+    this.replaceChildren(h("section", { class: "screen pad-screen", "aria-label": "Controller" },
+      intro, seatCard,
       status, result, ask, retry, controls, board,
       h("div", { class: "row pad-foot" }, leave)));
   }
