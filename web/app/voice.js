@@ -24,6 +24,12 @@
 const LEVEL_MS = 150;
 /** How long ICE may stay `disconnected` before it is restarted (ms). */
 const DISCONNECTED_RESTART_MS = 4000;
+/**
+ * A link not connected after this long restarts ICE (a full renegotiation with fresh
+ * candidates), at most STUCK_RESTARTS times: the safety net for signalling lost on the way.
+ */
+const STUCK_MS = 10000;
+const STUCK_RESTARTS = 5;
 /** Publishing to a peer right after a join may be `forbidden` until the grant reaches the bridge. */
 const SEND_RETRIES = [100, 200, 400, 800, 1600, 3200];
 /** Most signalling messages waiting to go to one peer (a stuck peer costs only itself). */
@@ -79,6 +85,12 @@ function randomSid() {
 }
 
 const wait = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Notes a negotiation step on the link's bounded trace (kinds only, never bodies). */
+function note(link, step) {
+  link.trace.push(step);
+  if (link.trace.length > 40) link.trace.shift();
+}
 
 /** RMS of an analyser's current window, 0..1. */
 function rms(analyser, buf) {
@@ -197,8 +209,9 @@ export class VoiceCall extends EventTarget {
   }
 
   /**
-   * Each peer's connection state and audio counters, from getStats: id → {state,
-   * bytesReceived, bytesSent}. For tests and diagnostics.
+   * Each peer's connection state and audio counters, from getStats: id → {state, ice,
+   * signaling, polite, bytesReceived, bytesSent, sent, dropped, received} (the last three
+   * count signalling messages). For tests and diagnostics.
    */
   async stats() {
     const out = {};
@@ -214,7 +227,8 @@ export class VoiceCall extends EventTarget {
       } catch {
         // closed meanwhile
       }
-      out[id] = { state: link.pc.connectionState, bytesReceived, bytesSent };
+      const pc = link.pc;
+      out[id] = { state: pc.connectionState, ice: pc.iceConnectionState, signaling: pc.signalingState, polite: link.polite, bytesReceived, bytesSent, ...link.counts, trace: link.trace.join(" ") };
     }
     return out;
   }
@@ -342,7 +356,13 @@ export class VoiceCall extends EventTarget {
       /** Outgoing messages, sent (and acknowledged) one after another. */
       outbox: Promise.resolve(),
       queued: 0,
+      /** Signalling messages sent, given up on, and received (counts only, never bodies). */
+      counts: { sent: 0, dropped: 0, received: 0 },
+      /** The last steps of negotiation, by kind only (never SDP or candidates): diagnostics. */
+      trace: [],
       restartTimer: null,
+      watchdog: null,
+      stuck: 0,
       player: null,
       meter: null,
     };
@@ -351,10 +371,11 @@ export class VoiceCall extends EventTarget {
     pc.onnegotiationneeded = async () => {
       try {
         link.makingOffer = true;
+        note(link, "nn");
         await pc.setLocalDescription();
         this.#send(link, { description: pc.localDescription.toJSON() });
-      } catch {
-        // closed meanwhile, or superseded by the peer's offer
+      } catch (err) {
+        note(link, `nn-err:${err?.name}`); // closed meanwhile, or superseded by the peer's offer
       } finally {
         link.makingOffer = false;
       }
@@ -365,6 +386,7 @@ export class VoiceCall extends EventTarget {
     pc.oniceconnectionstatechange = () => {
       clearTimeout(link.restartTimer);
       const s = pc.iceConnectionState;
+      note(link, `ice:${s}`);
       if (s === "failed") pc.restartIce();
       else if (s === "disconnected") {
         link.restartTimer = setTimeout(() => {
@@ -373,6 +395,15 @@ export class VoiceCall extends EventTarget {
       }
     };
     pc.onconnectionstatechange = () => this.#changed();
+    link.watchdog = setInterval(() => {
+      const s = pc.connectionState;
+      if (s === "connected") link.stuck = 0;
+      else if (s !== "disconnected" && link.stuck < STUCK_RESTARTS) {
+        link.stuck++;
+        note(link, "stuck");
+        pc.restartIce();
+      }
+    }, STUCK_MS);
     pc.ontrack = (e) => this.#onTrack(link, e);
     this.#changed();
     return link;
@@ -383,6 +414,7 @@ export class VoiceCall extends EventTarget {
     if (!link) return;
     this.#links.delete(id);
     clearTimeout(link.restartTimer);
+    clearInterval(link.watchdog);
     link.pc.onnegotiationneeded = link.pc.onicecandidate = link.pc.oniceconnectionstatechange = null;
     link.pc.onconnectionstatechange = link.pc.ontrack = null;
     link.pc.close();
@@ -421,10 +453,15 @@ export class VoiceCall extends EventTarget {
         for (let attempt = 0; this.#links.get(link.id) === link; attempt++) {
           try {
             await this.#c.pub(subject, data, { ack: true });
+            link.counts.sent++;
+            note(link, `out:${body.description?.type ?? "cand"}`);
             return;
           } catch (err) {
             const retry = ["forbidden", "rate_limited"].includes(err?.code) && attempt < SEND_RETRIES.length;
-            if (!retry) return;
+            if (!retry) {
+              link.counts.dropped++;
+              return;
+            }
             await wait(SEND_RETRIES[attempt]);
           }
         }
@@ -452,6 +489,8 @@ export class VoiceCall extends EventTarget {
         return; // a straggler of an older session
       }
     }
+    // Only an offer opens a connection: an answer or a candidate without one is a straggler.
+    if (!link && data.description?.type !== "offer") return;
     link ??= this.#ensureLink(from);
     if (!link) return;
     if (!this.members.has(from) && msg.from.name) {
@@ -459,7 +498,8 @@ export class VoiceCall extends EventTarget {
       this.#changed();
     }
     link.remoteSid ??= data.sid;
-    link.inbox = link.inbox.then(() => this.#handle(link, data)).catch(() => {});
+    link.counts.received++;
+    link.inbox = link.inbox.then(() => this.#handle(link, data)).catch((err) => note(link, `err:${err?.name}`));
   }
 
   /** Perfect negotiation's message handler (polite rolls back on glare, impolite ignores). */
@@ -471,6 +511,7 @@ export class VoiceCall extends EventTarget {
       const readyForOffer = !link.makingOffer && (pc.signalingState === "stable" || link.settingAnswer);
       const collision = description.type === "offer" && !readyForOffer;
       link.ignoreOffer = !link.polite && collision;
+      note(link, `in:${description.type}${collision ? (link.ignoreOffer ? ":ignored" : ":rollback") : ""}`);
       if (link.ignoreOffer) return;
       link.settingAnswer = description.type === "answer";
       try {
@@ -491,6 +532,7 @@ export class VoiceCall extends EventTarget {
       try {
         await pc.addIceCandidate(candidate);
       } catch (err) {
+        note(link, `cand-err:${err?.name}`);
         if (!link.ignoreOffer) throw err;
       }
     }
