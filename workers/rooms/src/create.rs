@@ -6,6 +6,7 @@
 
 use crate::cosmetics;
 use crate::error::RoomsError;
+use crate::grants::grant_player;
 use crate::ids::{self, is_guest, is_token};
 use crate::lease::{self, Taken};
 use crate::model::{RoomMeta, Seated, now_ms};
@@ -13,7 +14,6 @@ use crate::room::{Room, blocking};
 use crate::shared::Rooms;
 use chorus_games::Player;
 use chorus_kit::Request;
-use chorus_protocol::grant::Grant;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -127,27 +127,7 @@ pub async fn create(rooms: Arc<Rooms>, req: Request, ask: CreateReq) -> Result<C
 /// Lets each player of `room` read its state and publish realtime input.
 async fn grant_players(rooms: &Rooms, room: &Created) -> Result<(), RoomsError> {
     for p in &room.players {
-        grant_player(rooms, &room.room, &p.id).await?;
+        grant_player(&rooms.nats, rooms.settings.grant, &room.room, &p.id).await?;
     }
     Ok(())
-}
-
-/// The subjects of room `rid` a player (or a phone steering a seat) uses.
-pub fn player_subjects(rid: &str) -> [String; 2] {
-    [format!("room.{rid}.state"), format!("room.{rid}.input")]
-}
-
-/// Lets `uid` read room `rid`'s state and publish its realtime input, for the grant lifetime.
-pub async fn grant_player(rooms: &Rooms, rid: &str, uid: &str) -> Result<(), RoomsError> {
-    let expires_at = chorus_runtime::clock::unix_now() + rooms.settings.grant.as_secs();
-    let [state, input] = player_subjects(rid);
-    let grant = Grant::builder()
-        .subscribe(&state)
-        .publish(&input)
-        .expires_at(expires_at)
-        .build()
-        .map_err(|e| RoomsError::Bus(format!("building the grant: {e}")))?;
-    chorus_kit::ctl::grant(&rooms.nats, uid, &grant)
-        .await
-        .map_err(RoomsError::bus)
 }

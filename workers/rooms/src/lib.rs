@@ -12,7 +12,9 @@
 //! - [`create`]: `int.rooms.create`: a new room, its players granted its subjects.
 //! - [`cosmetics`]: the skins players own, from the store, shown in a new room.
 //! - [`play`]: `svc.rooms.input`, `state`, `leave`, `replay`.
-//! - [`gamepad`]: `svc.rooms.pad`, `svc.rooms.claim`: phones steering seats by a code.
+//! - [`gamepad`]: `svc.rooms.pad`, `svc.rooms.claim`: phones steering seats by a code;
+//!   [`pad_codes`]: the codes and the limits on claiming them; [`seats`]: who steers which
+//!   seat, on the room's owner; [`grants`]: the rights a room gives.
 //! - [`shared`]: [`Rooms`], the shared parts and the table of rooms this replica runs.
 //! - [`routing`]: a call to its room's owner, wherever it runs; takeover; the orphan scan.
 //! - [`call`]: what travels to a room's task (from here, or forwarded) and back.
@@ -38,15 +40,18 @@ pub mod error;
 pub mod finish;
 pub mod gamepad;
 pub mod glicko;
+pub mod grants;
 pub mod ids;
 pub mod lease;
 pub mod migrations;
 pub mod model;
+pub mod pad_codes;
 pub mod play;
 pub mod ratings;
 pub mod realtime;
 pub mod room;
 pub mod routing;
+pub mod seats;
 pub mod service;
 pub mod settings;
 pub mod shared;

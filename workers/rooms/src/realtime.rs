@@ -9,10 +9,10 @@
 use crate::call::{Ask, Call, Forwarded};
 use crate::error::RoomsError;
 use crate::finish;
-use crate::gamepad;
 use crate::lease;
 use crate::model::RoomMeta;
 use crate::room::blocking;
+use crate::seats;
 use crate::shared::Rooms;
 use crate::store::AppendError;
 use crate::tickmsg::{self, Latest, Start, Told};
@@ -218,9 +218,9 @@ impl LiveRoom {
     /// leave (answered by the tick), or a phone pairing.
     async fn serve(&mut self, caller: &str, ask: Ask) -> Result<Value, RoomsError> {
         if matches!(ask, Ask::Pair(_) | Ask::Resume(_)) {
-            return gamepad::on_owner(&self.rooms, &mut self.meta, caller, ask).await;
+            return seats::on_owner(&self.rooms, &mut self.meta, caller, ask).await;
         }
-        let player = gamepad::seat_for(&self.meta, caller, &ask)?;
+        let player = seats::seat_for(&self.meta, caller, &ask)?;
         let rid = self.meta.room.clone();
         let (reply, applied) = oneshot::channel();
         let reply = Some(reply);

@@ -9,9 +9,9 @@
 use crate::call::{Ask, Call, Forwarded};
 use crate::error::RoomsError;
 use crate::finish;
-use crate::gamepad;
 use crate::lease;
 use crate::model::{Entry, RoomMeta, now_ms};
+use crate::seats;
 use crate::shared::Rooms;
 use crate::store::AppendError;
 use chorus_games::{Game, Verdict, outcome, turn};
@@ -121,9 +121,9 @@ impl Room {
     /// One call from a player (or from a phone steering a player's seat).
     async fn serve(&mut self, caller: &str, ask: Ask) -> Result<Value, RoomsError> {
         if matches!(ask, Ask::Pair(_) | Ask::Resume(_)) {
-            return gamepad::on_owner(&self.rooms, &mut self.meta, caller, ask).await;
+            return seats::on_owner(&self.rooms, &mut self.meta, caller, ask).await;
         }
-        let player = &gamepad::seat_for(&self.meta, caller, &ask)?;
+        let player = &seats::seat_for(&self.meta, caller, &ask)?;
         match ask {
             Ask::Pair(_) | Ask::Resume(_) => unreachable!("pairing is answered above"),
             Ask::State => {

@@ -4,7 +4,7 @@
 
 use crate::call::Call;
 use crate::error::RoomsError;
-use crate::gamepad::PadCodes;
+use crate::pad_codes::PadCodes;
 use crate::settings::Settings;
 use crate::store::Store;
 use crate::ticker::Ticker;
