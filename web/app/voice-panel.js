@@ -111,7 +111,7 @@ class VoicePanel extends HTMLElement {
     try {
       await call.join();
     } catch (err) {
-      if (call !== this.#call) return;
+      if (call !== this.#call || err?.code === "aborted") return;
       this.#say(err instanceof VoiceError ? err.message : describe(err));
     }
   }

@@ -42,7 +42,7 @@ const SUB_RETRIES = [100, 250, 500, 1000, 2000];
 /** A failure of the voice feature itself (not the platform's): the microphone, the browser. */
 export class VoiceError extends Error {
   /**
-   * @param {"mic_denied" | "no_mic" | "mic_busy" | "unsupported"} code
+   * @param {"mic_denied" | "no_mic" | "mic_busy" | "unsupported" | "aborted"} code
    * @param {string} message a sentence for a player
    */
   constructor(code, message) {
@@ -168,7 +168,7 @@ export class VoiceCall extends EventTarget {
       } catch (err) {
         throw micError(err);
       }
-      if (gen !== this.#gen) throw new VoiceError("unsupported", "left before joining");
+      if (gen !== this.#gen) throw new VoiceError("aborted", "left before joining");
       this.#startAudio();
       // The inbox first, so that no peer's early offer is missed.
       this.#offRtc = this.#c.sub("user.{self}.rtc", (data, msg) => this.#onSignal(data, msg), {
@@ -176,7 +176,7 @@ export class VoiceCall extends EventTarget {
       });
       await this.#offRtc.ready;
       const reply = await this.#c.request("svc.voice.join", { channel: this.#channel });
-      if (gen !== this.#gen) throw new VoiceError("unsupported", "left before joining");
+      if (gen !== this.#gen) throw new VoiceError("aborted", "left before joining");
       this.#iceServers = Array.isArray(reply.ice_servers) ? reply.ice_servers : [];
       this.maxPeers = Math.max(2, Number(reply.max_peers) || 6);
       this.state = "joined";
@@ -187,6 +187,11 @@ export class VoiceCall extends EventTarget {
       this.#changed();
     } catch (err) {
       if (gen === this.#gen) this.#teardown();
+      else if (this.state === "idle" && this.#stream) {
+        // leave() came first: what this join opened after it is closed here.
+        for (const t of this.#stream.getTracks()) t.stop();
+        this.#stream = null;
+      }
       throw err;
     }
   }
