@@ -6,10 +6,8 @@
 
 mod common;
 
-use chorus_testkit::TestDb;
 use chorus_testkit::bin::workspace_root;
-use chorus_testkit::process::binary;
-use common::run::{Run, free_addr};
+use common::run::Platform;
 use std::process::Stdio;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
@@ -101,27 +99,22 @@ fn my_position(line: &str) -> Option<(i64, i64)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_paired_device_is_matched_and_its_button_moves_it() {
-    let bin_dir = binary("chorus-bridge").parent().unwrap().to_path_buf();
-    let state = tempfile::Builder::new().prefix("chorus-run-").tempdir().unwrap();
-    let db = TestDb::create().await;
-    let (http, tcp) = (free_addr(), free_addr());
-    let mut run = Run::start(state.path(), &bin_dir, &db, http, tcp);
-    let mut stdout = BufReader::new(run.child.stdout.take().unwrap()).lines();
-    run.await_up(&mut stdout).await;
+    let mut up = Platform::up().await;
+    let (http, tcp) = (up.http, up.tcp);
     let tcp = tcp.to_string();
-    let token_file = state.path().join("device.json");
+    let token_file = up.state.path().join("device.json");
 
     let paired = device(&tcp, &token_file, &["pair", "--name", "pi-kitchen", "--signup"])
         .output()
         .await
         .unwrap();
     let said = String::from_utf8_lossy(&paired.stdout).to_string() + &String::from_utf8_lossy(&paired.stderr);
-    assert!(paired.status.success(), "pair failed:\n{said}\n{}", run.logs());
+    assert!(paired.status.success(), "pair failed:\n{said}\n{}", up.run.logs());
     let stored = std::fs::read_to_string(&token_file).unwrap();
     assert!(stored.contains("refresh_token"), "{stored}");
 
     let (mut pi, mut pi_out) = spawn(device(&tcp, &token_file, &["play", "--every", "0"]));
-    let other_file = state.path().join("unused.json");
+    let other_file = up.state.path().join("unused.json");
     let (_guest, mut guest_out) = spawn(device(&tcp, &other_file, &["play", "--guest"]));
     let mut seen = Vec::new();
     line_where(&mut pi_out, &mut seen, |l| {
@@ -155,6 +148,40 @@ async fn a_paired_device_is_matched_and_its_button_moves_it() {
         l.starts_with("matched: room")
     })
     .await;
+
+    // By code: the account asks for its seat's code on another connection (as a big screen
+    // does); a guest device claims it and steers the same disc.
+    let matched = seen.iter().find(|l| l.starts_with("matched: room")).unwrap();
+    let rid = matched.split_whitespace().nth(2).unwrap().to_string();
+    let code = pad_code(http, &rid).await;
     drop(pi);
-    assert!(run.terminate().await.code().is_some());
+    let pad_file = up.state.path().join("pad.json");
+    let (mut pad, mut pad_out) = spawn(device(
+        &tcp,
+        &pad_file,
+        &["play", "--guest", "--every", "0", "--code", &code],
+    ));
+    let mut pad_seen = Vec::new();
+    line_where(&mut pad_out, &mut pad_seen, |l| {
+        l.starts_with("claimed: room") && l.contains("steering pi-kitchen")
+    })
+    .await;
+    let first = line_where(&mut pad_out, &mut pad_seen, |l| my_position(l).is_some()).await;
+    let (x0, _) = my_position(&first).unwrap();
+    let (key, further): (&str, fn(i64, i64) -> bool) = if x0 < 320 {
+        ("right\n", |x, x0| x > x0)
+    } else {
+        ("left\n", |x, x0| x < x0)
+    };
+    pad.stdin
+        .as_mut()
+        .unwrap()
+        .write_all(key.as_bytes())
+        .await
+        .unwrap();
+    line_where(&mut pad_out, &mut pad_seen, |l| {
+        my_position(l).is_some_and(|(x, _)| further(x, x0))
+    })
+    .await;
+    assert!(up.run.terminate().await.code().is_some());
 }

@@ -4,21 +4,13 @@
 
 mod common;
 
-use chorus_testkit::TestDb;
 use chorus_testkit::bin::workspace_root;
-use chorus_testkit::process::binary;
-use common::run::{Run, free_addr};
-use tokio::io::{AsyncBufReadExt, BufReader};
+use common::run::Platform;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_events_runs_against_scripts_run() {
-    let bin_dir = binary("chorus-bridge").parent().unwrap().to_path_buf();
-    let state = tempfile::Builder::new().prefix("chorus-run-").tempdir().unwrap();
-    let db = TestDb::create().await;
-    let (http, tcp) = (free_addr(), free_addr());
-    let mut run = Run::start(state.path(), &bin_dir, &db, http, tcp);
-    let mut stdout = BufReader::new(run.child.stdout.take().unwrap()).lines();
-    run.await_up(&mut stdout).await;
+    let mut up = Platform::up().await;
+    let tcp = up.tcp;
 
     let out = tokio::process::Command::new("python3")
         .arg(workspace_root().join("examples/three_events.py"))
@@ -34,7 +26,7 @@ async fn three_events_runs_against_scripts_run() {
     assert!(
         out.status.success(),
         "three_events.py failed:\n{said}\n{}",
-        run.logs()
+        up.run.logs()
     );
     for event in ["broadcast", "send_message", "buy_good"] {
         assert!(said.contains(event), "no word of {event}:\n{said}");
@@ -43,5 +35,5 @@ async fn three_events_runs_against_scripts_run() {
         !said.to_lowercase().contains("skipped"),
         "a step was skipped:\n{said}"
     );
-    assert!(run.terminate().await.code().is_some());
+    assert!(up.run.terminate().await.code().is_some());
 }

@@ -4,14 +4,11 @@
 
 mod common;
 
-use chorus_testkit::TestDb;
 use chorus_testkit::client::{Ws, http_get};
-use chorus_testkit::process::binary;
-use common::run::{Run, free_addr};
+use common::run::Platform;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// A signed-in player on the private endpoint, past `welcome`, subscribed to its inbox.
 struct Player {
@@ -79,16 +76,11 @@ fn sum(text: &str, prefix: &str) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_a_flow_every_binary_counted_what_it_did() {
-    let bin_dir = binary("chorus-bridge").parent().unwrap().to_path_buf();
-    let state = tempfile::Builder::new().prefix("chorus-run-").tempdir().unwrap();
-    let db = TestDb::create().await;
-    let (http, tcp) = (free_addr(), free_addr());
-    let mut run = Run::start(state.path(), &bin_dir, &db, http, tcp);
-    let mut stdout = BufReader::new(run.child.stdout.take().unwrap()).lines();
-    run.await_up(&mut stdout).await;
+    let mut up = Platform::up().await;
+    let http = up.http;
     // After the up line: "  metrics: <name> http://<addr>/metrics", one per process.
     let mut metrics: HashMap<String, SocketAddr> = HashMap::new();
-    while let Some(line) = stdout.next_line().await.unwrap() {
+    while let Some(line) = up.stdout.next_line().await.unwrap() {
         if let Some(rest) = line.trim().strip_prefix("metrics: ") {
             let (name, url) = rest.split_once(' ').unwrap();
             let addr = url.trim_start_matches("http://").trim_end_matches("/metrics");
@@ -244,5 +236,5 @@ async fn after_a_flow_every_binary_counted_what_it_did() {
         assert!(gauge[0].ends_with(" 1"), "{process}: {}", gauge[0]);
     }
 
-    assert!(run.terminate().await.code().is_some());
+    assert!(up.run.terminate().await.code().is_some());
 }

@@ -23,6 +23,49 @@ pub const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 /// The line `scripts/run` prints once everything serves.
 pub const UP: &str = "Chorus is up: ";
 
+/// `scripts/run` up, as a test needs it: on the built binaries, with fresh state, a fresh
+/// database and the bridge on free ports; the rest of its stdout (the metrics addresses)
+/// still to read.
+pub struct Platform {
+    /// The script.
+    pub run: Run,
+    /// Its stdout after the `Chorus is up` line.
+    pub stdout: tokio::io::Lines<BufReader<ChildStdout>>,
+    /// The bridge's HTTP address.
+    pub http: SocketAddr,
+    /// The bridge's TCP line address.
+    pub tcp: SocketAddr,
+    /// Its state (`CHORUS_RUN_DIR` is `run/` in there), removed on drop.
+    pub state: tempfile::TempDir,
+    /// Its database, dropped after the test.
+    pub db: TestDb,
+}
+
+impl Platform {
+    /// Starts `scripts/run` and waits for `Chorus is up`.
+    pub async fn up() -> Platform {
+        use tokio::io::AsyncBufReadExt;
+        let bin_dir = chorus_testkit::process::binary("chorus-bridge")
+            .parent()
+            .unwrap()
+            .to_path_buf();
+        let state = tempfile::Builder::new().prefix("chorus-run-").tempdir().unwrap();
+        let db = TestDb::create().await;
+        let (http, tcp) = (free_addr(), free_addr());
+        let mut run = Run::start(state.path(), &bin_dir, &db, http, tcp);
+        let mut stdout = BufReader::new(run.child.stdout.take().unwrap()).lines();
+        run.await_up(&mut stdout).await;
+        Platform {
+            run,
+            stdout,
+            http,
+            tcp,
+            state,
+            db,
+        }
+    }
+}
+
 /// One `scripts/run`, in a process group of its own so that whatever it started can be
 /// found (and, should the test fail, killed) by that group.
 pub struct Run {
