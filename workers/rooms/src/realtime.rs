@@ -32,8 +32,12 @@ pub struct LiveRoom {
     last: u64,
     /// Our lease's revision.
     lease: u64,
-    /// The latest broadcast, written by the tick thread.
+    /// The latest broadcast, written by the tick thread (with the whole state, even when
+    /// the game hides part of it and broadcasts `{seq}` alone).
     latest: Latest,
+    /// The game's rules, when it hides part of its state (`view`): each member's state is
+    /// then its own view.
+    hides: Option<Arc<dyn chorus_games::Game>>,
     /// Set when the room must stop here (lost to another replica, or it failed).
     stop: bool,
 }
@@ -50,7 +54,9 @@ pub async fn start(
     lease: u64,
 ) -> Result<(), RoomsError> {
     let rid = meta.room.clone();
-    let hz = rooms.game(&meta.game)?.meta().tick_hz;
+    let game = rooms.game(&meta.game)?;
+    let hz = game.meta().tick_hz;
+    let hides = game.hides().then_some(game);
     let forwarded = rooms
         .nats
         .subscribe(format!("int.rooms.room.{rid}"))
@@ -72,6 +78,7 @@ pub async fn start(
         backlog,
         told: told_tx,
         latest: latest.clone(),
+        hides: hides.is_some(),
     };
     rooms.ticker.tell(&rid, tickmsg::Ask::Start(Box::new(start)));
     let (tx, calls) = mpsc::channel(64);
@@ -82,6 +89,7 @@ pub async fn start(
         last,
         lease,
         latest,
+        hides,
         stop: false,
     };
     tokio::spawn(room.run(calls, forwarded, inputs, told));
@@ -227,10 +235,15 @@ impl LiveRoom {
         let ask = match ask {
             Ask::State => {
                 let latest = self.latest.lock().unwrap_or_else(|p| p.into_inner()).clone();
-                let latest: Value = serde_json::from_slice(&latest).unwrap_or_else(|_| json!({"seq": 0}));
+                let mut latest: Value = serde_json::from_slice(&latest).unwrap_or_else(|_| json!({"seq": 0}));
                 let over = latest.get("state").and_then(chorus_games::outcome).is_some();
+                let mut state = latest["state"].take();
+                if let Some(game) = self.hides.clone() {
+                    let seat = player.clone();
+                    state = blocking(move || game.view(&state, &seat)).await?;
+                }
                 return Ok(json!({
-                    "room": rid, "game": self.meta.game, "seq": latest["seq"], "state": latest["state"],
+                    "room": rid, "game": self.meta.game, "seq": latest["seq"], "state": state,
                     "players": self.meta.players, "over": over,
                 }));
             }

@@ -53,6 +53,8 @@ pub struct Start {
     pub told: mpsc::UnboundedSender<Told>,
     /// The latest broadcast.
     pub latest: Latest,
+    /// Whether the game hides part of its state: then the broadcast is `{seq}` alone.
+    pub hides: bool,
 }
 
 /// An answer to an input or a forfeit: the tick that applied it.

@@ -40,6 +40,9 @@ pub struct TickRoom {
     latest: Latest,
     /// The state written out at the last tick.
     buf: Vec<u8>,
+    /// Whether the game hides part of its state (`view`): the broadcast is `{seq}` alone,
+    /// and members ask for their own view.
+    hides: bool,
 }
 
 impl TickRoom {
@@ -54,6 +57,7 @@ impl TickRoom {
             backlog,
             told,
             latest,
+            hides,
         } = start;
         let live = match game.live_insert(&state) {
             Ok(live) => live,
@@ -76,6 +80,7 @@ impl TickRoom {
             told,
             latest,
             buf: Vec::with_capacity(1024),
+            hides,
         };
         let target = crate::tickmsg::tick_now(meta.created_ms, hz).max(backlog.last().map_or(0, |e| e.seq));
         let mut backlog = backlog.into_iter().peekable();
@@ -218,7 +223,8 @@ impl TickRoom {
         });
     }
 
-    /// Broadcasts the state written out last, and keeps it as the latest.
+    /// Broadcasts the state written out last (only its `seq` when the game hides part of
+    /// it), and keeps it as the latest.
     fn publish(&self, shared: &Shared) {
         let mut body = Vec::with_capacity(self.buf.len() + 32);
         body.extend_from_slice(format!("{{\"seq\":{},\"state\":", self.tick).as_bytes());
@@ -226,7 +232,11 @@ impl TickRoom {
         body.push(b'}');
         let body = Bytes::from(body);
         *self.latest.lock().unwrap_or_else(|p| p.into_inner()) = body.clone();
-        shared.queue(self.subject.clone(), body);
+        let broadcast = match self.hides {
+            true => Bytes::from(format!("{{\"seq\":{}}}", self.tick)),
+            false => body,
+        };
+        shared.queue(self.subject.clone(), broadcast);
     }
 
     /// Takes the room's state out of the engine.

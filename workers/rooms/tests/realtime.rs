@@ -209,3 +209,60 @@ fn fold_realtime(replay: &Value) -> Value {
     assert!(logged.next().is_none(), "every logged tick folded");
     state
 }
+
+/// A realtime game that hides each player's secret from the others (`view`).
+const HIDDEN: &str = r#"
+export const meta = { name: "Hidden", players: { min: 2, max: 2 }, tick_hz: 20 };
+export function init(players, seed) {
+  return { tick: 0, players: players.map((p) => ({ id: p.id, secret: p.id + "-secret" })), winner: null, draw: false };
+}
+export function command(state, player, input) { return { events: [] }; }
+export function apply(state, event) {
+  if (event.type === "step") return { ...state, tick: state.tick + 1 };
+  if (event.type === "forfeit") return { ...state, winner: state.players.find((p) => p.id !== event.player).id };
+  return state;
+}
+export function tick(state, dt_ms) { return [{ type: "step" }]; }
+export function view(state, player) {
+  return { ...state, players: state.players.map((p) => (p.id === player ? p : { id: p.id })) };
+}
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_realtime_game_with_a_view_broadcasts_the_seq_alone_and_answers_each_their_view() {
+    let dir = common::games_dir(&[("hidden.js", HIDDEN)]);
+    let settings = Settings {
+        games_dir: dir.path().to_path_buf(),
+        ..Settings::for_tests()
+    };
+    let stack = Stack::start(settings).await;
+    let room = stack.create("hidden", &["ann", "bob"], false).await;
+    let rid = room["room"].as_str().unwrap().to_string();
+    let mut states = stack.client.subscribe(format!("room.{rid}.state")).await.unwrap();
+    chorus_runtime::bus::round_trip(&stack.client, Duration::from_secs(10))
+        .await
+        .unwrap();
+
+    let mut seq = -1;
+    let broadcast = until(&mut states, &mut seq, |b| b["seq"].as_i64() > Some(2)).await;
+    assert_eq!(
+        broadcast,
+        json!({"seq": broadcast["seq"]}),
+        "nothing but the seq is broadcast"
+    );
+
+    let seen = stack
+        .call("ann", "svc.rooms.state", json!({"room": rid}))
+        .await
+        .unwrap();
+    let players = seen["state"]["players"].as_array().unwrap();
+    assert_eq!(players[0], json!({"id": "ann", "secret": "ann-secret"}));
+    assert_eq!(players[1], json!({"id": "bob"}), "bob's secret stays his");
+    assert!(seen["state"]["tick"].as_u64().unwrap() >= 3);
+    let bobs = stack
+        .call("bob", "svc.rooms.state", json!({"room": rid}))
+        .await
+        .unwrap();
+    assert_eq!(bobs["state"]["players"][1]["secret"], "bob-secret");
+    assert_eq!(bobs["state"]["players"][0], json!({"id": "ann"}));
+}
