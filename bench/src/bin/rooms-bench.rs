@@ -55,6 +55,11 @@ struct Args {
     /// The rooms binary.
     #[arg(long, default_value = "target/release/chorus-rooms")]
     rooms_bin: PathBuf,
+    /// Whose arena rules run: `native` (the Rust twin of games/arena.js, which the replica
+    /// picks for the shipped file) or `js` (the file itself in QuickJS: the bench gives the
+    /// replica a copy with one comment added, so its hash no longer matches the twin's).
+    #[arg(long, value_parser = ["native", "js"], default_value = "native")]
+    rules: String,
     /// Postgres for the replica (finished rooms go there).
     #[arg(long, env = "DATABASE_URL")]
     database_url: String,
@@ -102,6 +107,24 @@ fn quantile_ms(before: &[(f64, u64)], after: &[(f64, u64)], q: f64) -> (f64, u64
     (f64::NAN, total)
 }
 
+/// `text` without terminal colour sequences (`ESC [ … m`), as a log file may hold them.
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 async fn scrape(addr: SocketAddr) -> Result<String> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut s = tokio::net::TcpStream::connect(addr).await?;
@@ -117,12 +140,22 @@ async fn main() -> Result<()> {
     let scratch = TempDir::new()?;
     let (nats, nats_url) = procs::jetstream_server(&args.nats_server, scratch.path()).await?;
     let http: SocketAddr = ([127, 0, 0, 1], free_port()?).into();
+    let games = match args.rules.as_str() {
+        "js" => {
+            let dir = scratch.path().join("games");
+            std::fs::create_dir_all(&dir)?;
+            let source = std::fs::read_to_string("games/arena.js")?;
+            std::fs::write(dir.join("arena.js"), source + "\n// rooms-bench --rules js\n")?;
+            dir.to_string_lossy().into_owned()
+        }
+        _ => "games".to_string(),
+    };
     let mut env = vec![
         ("CHORUS_NATS_URL", nats_url.clone()),
         ("DATABASE_URL", args.database_url.clone()),
         ("CHORUS_WORKER_HTTP_ADDR", http.to_string()),
-        ("CHORUS_GAMES_DIR", "games".into()),
-        ("CHORUS_LOG", "warn".into()),
+        ("CHORUS_GAMES_DIR", games),
+        ("CHORUS_LOG", "warn,chorus_games=info".into()),
     ];
     if let Some(t) = args.tick_threads {
         env.push(("CHORUS_ROOMS_TICK_THREADS", t.to_string()));
@@ -137,6 +170,26 @@ async fn main() -> Result<()> {
     rooms
         .wait_http_ok(http, "/readyz", Duration::from_secs(30))
         .await?;
+    // The replica says which rules it loaded for the arena; the figures are for those.
+    let log = std::fs::read_to_string(scratch.path().join("rooms.log")).unwrap_or_default();
+    let log = strip_ansi(&log);
+    let loaded = log
+        .lines()
+        .filter(|l| l.contains("game loaded") && l.contains("arena"))
+        .find_map(|l| l.split("implementation=").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or("unknown")
+        .trim_matches('"')
+        .to_string();
+    let want = if args.rules == "js" {
+        "javascript"
+    } else {
+        "native"
+    };
+    anyhow::ensure!(
+        loaded == want,
+        "the replica runs the arena as {loaded}, not {want}"
+    );
     let client = async_nats::connect(&nats_url).await?;
 
     let broadcasts = Arc::new(AtomicU64::new(0));
@@ -151,7 +204,8 @@ async fn main() -> Result<()> {
     });
 
     println!(
-        "realtime rooms: arena, {} players, 20 Hz, one input per room every {} ms, one replica ({} CPUs here)",
+        "realtime rooms: arena ({} rules), {} players, 20 Hz, one input per room every {} ms, one replica ({} CPUs here)",
+        args.rules,
         args.players,
         args.input_every_ms,
         std::thread::available_parallelism().map_or(1, |n| n.get())
