@@ -12,7 +12,6 @@
 
 import { h } from "./dom.js";
 import { describe } from "./errors.js";
-import { encode, toSvg } from "./qr.js";
 
 if (!document.querySelector("link[data-pad-css]")) {
   document.head.append(h("link", { rel: "stylesheet", href: new URL("./pad.css", import.meta.url).href, "data-pad-css": true }));
@@ -120,7 +119,7 @@ class PadPanel extends HTMLElement {
     try {
       const pad = await this.#c.rooms.pad(this.#room);
       if (gen !== this.#gen) return;
-      this.#show(pad);
+      await this.#show(pad);
     } catch (err) {
       if (gen === this.#gen) this.#fail(err);
     } finally {
@@ -128,13 +127,14 @@ class PadPanel extends HTMLElement {
     }
   }
 
-  #show(pad) {
+  async #show(pad) {
     const { code, qr, link, paired } = this.#els;
     this.#code = pad.code;
     this.#expires = Date.now() + pad.expires_in_ms;
     this.dataset.state = "waiting";
     code.textContent = pad.code;
     const url = padLink(pad.code);
+    const { encode, toSvg } = await import("./qr.js"); // only a big screen needs it
     qr.innerHTML = toSvg(encode(url, { ecl: "M" }));
     qr.setAttribute("aria-label", `QR code of ${url}`);
     qr.dataset.url = url;

