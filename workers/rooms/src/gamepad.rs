@@ -14,11 +14,13 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
+/// What the room keeps of a resume secret: its SHA-256, in hex.
 fn sha256_hex(secret: &str) -> String {
     let digest = ring::digest::digest(&ring::digest::SHA256, secret.as_bytes());
     digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// A resume secret for a phone: 192 random bits, in hex.
 fn new_secret() -> String {
     let mut bytes = [0u8; 24];
     getrandom::fill(&mut bytes).expect("the OS gives randomness");
