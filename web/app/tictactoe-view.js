@@ -4,7 +4,9 @@
 // the browser and the rooms worker cannot disagree. Moves and takebacks are svc.rooms.input
 // requests; the state comes from room.{rid}.state broadcasts (refetched after a reconnect).
 //
-//   el.start({chorus, room, me, game, initial}); el.stop()
+//   el.start({chorus, room, me, game, initial, readOnly}); el.stop(); el.readOnly = true|false
+//   (read-only: the board shows the game and takes no move: a big screen whose seat a
+//   phone steers)
 //   dispatches CustomEvent("ttt-over", {detail: state, bubbles: true}) once the game is over.
 
 import { h, minutes } from "./dom.js";
@@ -20,11 +22,23 @@ class TicTacToeView extends HTMLElement {
   #turnSince = 0;
   #clock = null;
   #busy = false;
+  #readOnly = false;
+
+  /** Whether the board takes no input (a big screen: a phone plays this seat). */
+  get readOnly() {
+    return this.#readOnly;
+  }
+
+  set readOnly(on) {
+    this.#readOnly = Boolean(on);
+    if (this.#state) this.#render();
+  }
 
   /** @param {{chorus: any, room: string, me: string, game: any, initial: {seq: number, state: any, players: {id: string, name: string}[]}}} o */
   start(o) {
     this.stop();
     this.#o = o;
+    if ("readOnly" in o) this.#readOnly = Boolean(o.readOnly);
     this.#players = o.initial.players;
     this.#take(o.initial.seq, o.initial.state);
     const refetch = () => o.chorus.rooms.state(o.room).then((r) => this.#take(r.seq, r.state), (err) => this.#say(describe(err)));
@@ -67,7 +81,8 @@ class TicTacToeView extends HTMLElement {
 
   /** Whether the game file accepts `input` from me now. */
   #legal(input) {
-    return !this.#busy && Array.isArray(this.#o.game.command(this.#state, this.#o.me, input).events);
+    if (this.#busy || this.#readOnly) return false;
+    return Array.isArray(this.#o.game.command(this.#state, this.#o.me, input).events);
   }
 
   async #send(input) {

@@ -5,7 +5,8 @@
 // moves that player on the big screen. The phone goes offline and comes back (a new guest),
 // and is reloaded: each time it takes its seat back and steers again. Bad input: a wrong
 // code and a reused code (another phone) get clear messages, also through "Join as
-// controller" on the login screen; a flood of claims from one client is rate_limited.
+// controller" on the login screen; a flood of claims from one client is rate_limited. On a
+// tic-tac-toe big screen the board takes no move, and the phone plays the seat.
 // Console errors, failed requests and HTTP errors are watched on every page. No sleeps:
 // every wait is on a selector, a text or a page function, with a deadline.
 
@@ -252,5 +253,54 @@ test("bad input: a wrong code and a reused code get clear messages; a claim floo
   }
   assert.equal(codes.at(-1), "rate_limited", codes.join(","));
   assert.ok(codes.length <= 11, `rate_limited after ${codes.length} claims`);
+  assertClean();
+});
+
+test("tic-tac-toe on a big screen: its board takes no move; the phone plays the seat", T, async () => {
+  const tv = await newPage("tv-ttt", DESKTOP);
+  await tv.page.goto(p.url);
+  await tv.page.getByRole("tab", { name: "Sign up" }).click();
+  await tv.page.getByLabel("Name").fill("tvtom");
+  await tv.page.getByLabel("Password").fill("correct-horse-battery");
+  await tv.page.getByRole("button", { name: "Create account" }).click();
+  await tv.page.getByRole("heading", { name: "Lobby", level: 1 }).waitFor(SEEN);
+  await tv.page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Play", exact: true }).click();
+  await tv.page.getByRole("radio", { name: /Tic-tac-toe/ }).check();
+  await tv.page.getByRole("button", { name: "Find a match" }).click();
+  await tv.page.getByRole("timer", { name: "Time waited" }).waitFor(SEEN);
+  const guest = client();
+  await guest.ready();
+  const bob = client("private", { getToken: (await signUp(guest, "bobt")).getToken });
+  await bob.ready();
+  const matched = inbox();
+  await bob.mm.onMatch(matched.push).ready;
+  await bob.mm.join("tictactoe");
+  await tv.page.getByRole("heading", { name: "Tic-tac-toe", level: 1 }).waitFor(SEEN);
+  const room = (await matched.next()).data.room;
+  const cells = (who) => who.page.locator("chorus-tictactoe button.cell");
+
+  await tv.page.getByRole("button", { name: "Big screen" }).click();
+  await tv.page.waitForFunction(() => /^[2-9A-Z]{6}$/.test(document.querySelector(".pad-code")?.textContent ?? ""), null, SEEN);
+  const tvCode = await tv.page.getByLabel("Join code").textContent();
+  // The big screen's board takes no move, whoever's turn it is.
+  await tv.page.waitForFunction(() => {
+    const all = [...document.querySelectorAll("chorus-tictactoe button.cell")];
+    return all.length === 9 && all.every((c) => c.disabled);
+  }, null, SEEN);
+
+  const ph = await newPage("phone-ttt", MOBILE);
+  await ph.page.goto(`${p.url}#pad=${tvCode}`);
+  await ph.page.getByText("Connected. You steer tvtom.").waitFor(SEEN);
+  await tv.page.getByText(/Controller connected: guest-/).waitFor(SEEN);
+  // X moves first: when that is bob, he plays a corner; then the phone has a legal move.
+  const first = await bob.rooms.state(room);
+  if (first.state.turn === bob.user.id) await bob.rooms.input(room, { cell: 0 });
+  await cells(ph).nth(4).and(ph.page.locator(":enabled")).waitFor(SEEN);
+  await cells(ph).nth(4).click();
+  // The big screen shows the phone's move, and its own board still takes none.
+  await cells(tv).nth(4).filter({ hasText: /^[XO]$/ }).waitFor(SEEN);
+  const after = await bob.rooms.state(room);
+  assert.equal(after.state.board[4], after.state.marks[after.state.players.find((id) => id !== bob.user.id)]);
+  assert.equal(await tv.page.evaluate(() => [...document.querySelectorAll("chorus-tictactoe button.cell")].every((c) => c.disabled)), true);
   assertClean();
 });
