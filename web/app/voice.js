@@ -15,8 +15,12 @@
 // offer, the polite side rolls its own back and answers. Every signalling message carries
 // the sender's session id (`sid`, new for each RTCPeerConnection), so a peer that reloaded
 // and comes back with a fresh connection is told apart from the old one and gets a fresh
-// connection here too. ICE `failed` (or `disconnected` for a few seconds) restarts ICE,
-// which renegotiates; so does a restored signalling subscription after a reconnect.
+// connection here too. ICE `failed` (or `disconnected` for a few seconds, or a link still
+// not connected after STUCK_MS) restarts ICE, which renegotiates; only the impolite side
+// restarts then (both sides see it), so that two restarts never collide: Chromium may gather
+// no candidates for an answer made right after rolling back its own offer, and restarts
+// colliding on both sides repeated that each time. A restored signalling subscription
+// after a reconnect restarts ICE too, from whichever side reconnected.
 //
 // Nothing here logs: signalling bodies (SDP, candidates) never reach the console.
 
@@ -25,7 +29,7 @@ const LEVEL_MS = 150;
 /** How long ICE may stay `disconnected` before it is restarted (ms). */
 const DISCONNECTED_RESTART_MS = 4000;
 /**
- * A link not connected after this long restarts ICE (a full renegotiation with fresh
+ * A link not connected after this long restarts ICE (the impolite side: a full renegotiation with fresh
  * candidates), at most STUCK_RESTARTS times: the safety net for signalling lost on the way.
  */
 const STUCK_MS = 10000;
@@ -215,8 +219,9 @@ export class VoiceCall extends EventTarget {
 
   /**
    * Each peer's connection state and audio counters, from getStats: id → {state, ice,
-   * signaling, polite, bytesReceived, bytesSent, sent, dropped, received} (the last three
-   * count signalling messages). For tests and diagnostics.
+   * signaling, polite, gathering, sid, remoteSid, bytesReceived, bytesSent, sent, dropped, received,
+   * trace} (sid and remoteSid are the two sides' session ids of the link; sent, dropped and
+   * received count signalling messages). For tests and diagnostics.
    */
   async stats() {
     const out = {};
@@ -233,7 +238,7 @@ export class VoiceCall extends EventTarget {
         // closed meanwhile
       }
       const pc = link.pc;
-      out[id] = { state: pc.connectionState, ice: pc.iceConnectionState, signaling: pc.signalingState, polite: link.polite, bytesReceived, bytesSent, ...link.counts, trace: link.trace.join(" ") };
+      out[id] = { state: pc.connectionState, ice: pc.iceConnectionState, signaling: pc.signalingState, polite: link.polite, gathering: pc.iceGatheringState, sid: link.sid, remoteSid: link.remoteSid, bytesReceived, bytesSent, ...link.counts, trace: link.trace.join(" ") };
     }
     return out;
   }
@@ -392,10 +397,10 @@ export class VoiceCall extends EventTarget {
       clearTimeout(link.restartTimer);
       const s = pc.iceConnectionState;
       note(link, `ice:${s}`);
-      if (s === "failed") pc.restartIce();
+      if (s === "failed") this.#restartIce(link);
       else if (s === "disconnected") {
         link.restartTimer = setTimeout(() => {
-          if (this.#links.get(id) === link && pc.iceConnectionState === "disconnected") pc.restartIce();
+          if (this.#links.get(id) === link && pc.iceConnectionState === "disconnected") this.#restartIce(link);
         }, DISCONNECTED_RESTART_MS);
       }
     };
@@ -403,15 +408,20 @@ export class VoiceCall extends EventTarget {
     link.watchdog = setInterval(() => {
       const s = pc.connectionState;
       if (s === "connected") link.stuck = 0;
-      else if (s !== "disconnected" && link.stuck < STUCK_RESTARTS) {
+      else if (s !== "disconnected" && !link.polite && link.stuck < STUCK_RESTARTS) {
         link.stuck++;
         note(link, "stuck");
-        pc.restartIce();
+        this.#restartIce(link);
       }
     }, STUCK_MS);
     pc.ontrack = (e) => this.#onTrack(link, e);
     this.#changed();
     return link;
+  }
+
+  /** A failed or stuck link's ICE restart: the impolite side's only (see the header). */
+  #restartIce(link) {
+    if (!link.polite) link.pc.restartIce();
   }
 
   #closeLink(id) {

@@ -186,6 +186,71 @@ test("a user outside the channel reaches neither member's rtc inbox", T, async (
   assertClean();
 });
 
+/** What `who`'s panel lists: the member ids, in order (one <li> each). */
+const listed = (who) => panel(who).locator("li.voice-member").evaluateAll((lis) => lis.map((li) => li.dataset.id));
+
+/** Both pages list exactly ann and bob, once each, and show the other as connected. */
+async function bothListed() {
+  for (const [who, other] of [[ann, bob], [bob, ann]]) {
+    await member(who, other.id).filter({ hasText: "Connected" }).waitFor(SEEN);
+    assert.deepEqual((await listed(who)).sort(), [ann.id, bob.id].sort(), `${who.label} lists each member once`);
+    assert.deepEqual(Object.keys(await who.page.evaluate(() => document.querySelector("chorus-voice-panel").stats())), [other.id], `${who.label} has one link`);
+  }
+}
+
+test("a peer who reloads renegotiates: the other side replaces the old link, and both hear each other again", T, async (t) => {
+  // Connected and hearing each other (as the first test left them).
+  await Promise.all([hears(ann, bob), hears(bob, ann)]);
+  const before = await peerStats(bob, ann.id);
+  assert.ok(before.remoteSid, "bob knows ann's session");
+
+  // A new document: a new chorus connection, and ann is no longer in voice on this page
+  // (the channel still counts her until her heartbeat runs out; she joins again in time).
+  await ann.page.reload();
+  await ann.page.getByRole("heading", { name: "Lobby", level: 1 }).waitFor(SEEN);
+  await panel(ann).getByRole("button", { name: "Join voice" }).click();
+  await panel(ann).getByRole("button", { name: "Leave voice" }).waitFor(SEEN);
+
+  // bob's link is to ann's new session (her old one is gone), and ann's to bob's link...
+  const pair = () => Promise.all([peerStats(ann, bob.id), peerStats(bob, ann.id)]);
+  const [annNow, bobNow] = await until("the two links are to each other's current sessions", async () => {
+    const [a, b] = await pair();
+    return a?.sid && a.remoteSid === b?.sid && b.remoteSid === a.sid && [a, b];
+  }, MEDIA_MS, pair);
+  assert.notEqual(bobNow.remoteSid, before.remoteSid, "not ann's old session");
+  // ...then both connected again and hearing each other on it (bytes from zero on a new link).
+  const [annHears, bobHears] = await Promise.all([hears(ann, bob), hears(bob, ann)]);
+  const [annLast, bobLast] = await pair();
+  assert.deepEqual([annLast.sid, annLast.remoteSid], [annNow.sid, annNow.remoteSid], "ann's link stayed the same");
+  assert.deepEqual([bobLast.sid, bobLast.remoteSid], [bobNow.sid, bobNow.remoteSid], "bob's link stayed the same");
+  await bothListed();
+  t.diagnostic(`after the reload: ann from bob ${annHears.first} → ${annHears.later}, bob from ann ${bobHears.first} → ${bobHears.later}; bob's link ${bobNow.sid === before.sid ? "kept" : "replaced"}`);
+  t.diagnostic(`negotiation: ann ${annLast.trace} | bob ${bobLast.trace}`);
+  assertClean();
+});
+
+test("the bridge restarts mid-call: the call goes on, and both keep hearing each other", T, async (t) => {
+  await Promise.all([hears(ann, bob), hears(bob, ann)]);
+  // Every open page reconnects: Chromium's "WebSocket connection … failed" is expected meanwhile.
+  for (const who of players) who.reconnecting = true;
+  await p.killBridge();
+  await Promise.all([ann, bob].map((w) => w.page.getByText("Connection lost. Reconnecting…").waitFor({ state: "visible", ...SEEN })));
+  await p.startBridge();
+  await Promise.all(players.map((w) => w.page.locator("#banner").waitFor({ state: "hidden", timeout: MEDIA_MS })));
+  for (const who of players) who.reconnecting = false;
+
+  // Audio flows on after the restart (renegotiated or not), and both are still in voice.
+  const [annHears, bobHears] = await Promise.all([hears(ann, bob), hears(bob, ann)]);
+  for (const who of [ann, bob]) await panel(who).getByRole("button", { name: "Leave voice" }).waitFor(SEEN);
+  await bothListed();
+  // The channel still holds both (a join renews): the voice worker kept them through it.
+  const [a, b] = [await peerStats(ann, bob.id), await peerStats(bob, ann.id)];
+  assert.equal(a.remoteSid, b.sid);
+  assert.equal(b.remoteSid, a.sid);
+  t.diagnostic(`after the restart: ann from bob ${annHears.first} → ${annHears.later}, bob from ann ${bobHears.first} → ${bobHears.later}; WebSocket failures ${players.map((w) => `${w.label} ${w.allowedWsFailures}`).join(", ")}`);
+  assertClean();
+});
+
 test("leaving closes the doors both ways; a seventh joiner is refused with a readable message", T, async () => {
   await panel(bob).getByRole("button", { name: "Leave voice" }).click();
   await panel(bob).getByRole("button", { name: "Join voice" }).waitFor(SEEN);
