@@ -1,11 +1,14 @@
 // Voice in real Chromium against the whole platform (chorus-voice among the workers): two
 // players join the lobby's voice channel through <chorus-voice-panel> and hear each other —
 // their RTCPeerConnections reach `connected` and inbound audio bytes grow on both sides (the
-// fake microphone's tone). A third user outside the channel is refused on both rtc inboxes;
+// fake microphone's tone). When one reloads and joins again, the other replaces the old link
+// with one to her new session (by sid) and both hear each other again; through a bridge
+// restart the call goes on. A third user outside the channel is refused on both rtc inboxes;
 // leaving revokes the leaver's rights both ways; a seventh joiner is refused at the default
 // limit of six, with a readable message; a denied microphone gets a clear message and the
 // rest of the page goes on. Console errors, uncaught exceptions and failed requests fail the
-// test (as in app.test.js). Screenshots of the panel at 1280×800 and 375×812 go to
+// test (as in app.test.js; while the bridge is down, Chromium's "WebSocket connection … failed"
+// is allowed). Screenshots of the panel at 1280×800 and 375×812 go to
 // web/test/screenshots/. No sleeps: every wait is on a condition, with a deadline.
 
 import { test, before, after } from "node:test";
