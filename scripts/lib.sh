@@ -60,14 +60,29 @@ apt_install() {
 free_port() { free_ports 1; }
 
 # free_ports N: prints N distinct TCP ports on 127.0.0.1 that nobody listens on at this
-# moment (all held open until every one is chosen, so none repeats).
+# moment (all held open until every one is chosen, so none repeats). They are taken below
+# the kernel's ephemeral range (ip_local_port_range) when there is room: a port picked from
+# that range can be handed to some process's outgoing connection before the program meant
+# to listen on it starts, and then that program fails with "address in use".
 free_ports() {
   python3 - "$1" <<'PY'
-import socket, sys
-held = []
-for _ in range(int(sys.argv[1])):
+import random, socket, sys
+want = int(sys.argv[1])
+try:
+    ephemeral = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+except (OSError, ValueError, IndexError):
+    ephemeral = 32768
+low = 10000 if ephemeral > 10000 + 4 * want else None
+held, tries = [], 0
+while len(held) < want:
+    tries += 1
+    port = random.randrange(low, ephemeral) if low and tries < 10000 else 0
     s = socket.socket()
-    s.bind(("127.0.0.1", 0))
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        s.close()
+        continue
     held.append(s)
 print("\n".join(str(s.getsockname()[1]) for s in held))
 PY

@@ -140,7 +140,8 @@ impl Run {
         chorus_testkit::terminate(&mut self.child, STOP_TIMEOUT).await
     }
 
-    /// The script's stderr and the end of every log in its run directory, for failures.
+    /// The script's stderr and the end of every log in its run directory (without backtrace
+    /// frames), for failures.
     pub fn logs(&self) -> String {
         let mut out = format!(
             "── scripts/run stderr\n{}",
@@ -149,7 +150,12 @@ impl Run {
         let logs = std::fs::read_dir(self.dir.join("logs")).into_iter().flatten();
         for entry in logs.flatten() {
             let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
-            let lines: Vec<&str> = text.lines().collect();
+            // Backtrace frames would push the error itself out of the lines shown.
+            let frame = |l: &&str| {
+                let l = l.trim_start();
+                l.starts_with("at ") || l.split_once(": ").is_some_and(|(n, _)| n.parse::<u32>().is_ok())
+            };
+            let lines: Vec<&str> = text.lines().filter(|l| !frame(l)).collect();
             let tail = lines[lines.len().saturating_sub(40)..].join("\n");
             out += &format!("\n── {}\n{tail}", entry.path().display());
         }
