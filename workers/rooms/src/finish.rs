@@ -13,6 +13,32 @@ use crate::shared::Rooms;
 use chorus_games::{Outcome, outcome};
 use serde_json::{Value, json};
 
+/// [`finish`] by the room's owner: retried every `renew` tick, each time renewing its lease
+/// (held at `lease`), until written; then the lease is released. `false` when the lease was
+/// lost first: the replica that took the room finishes it.
+pub async fn finish_owned(
+    rooms: &Rooms,
+    meta: &RoomMeta,
+    state: &Value,
+    seq: u64,
+    lease: &mut u64,
+    renew: &mut tokio::time::Interval,
+) -> bool {
+    loop {
+        match finish(rooms, meta, state, seq).await {
+            Ok(()) => break,
+            Err(e) => tracing::error!(room = %meta.room, error = %e, "finishing the room; retrying"),
+        }
+        renew.tick().await;
+        match rooms.renew_lease(&meta.room, *lease).await {
+            Some(revision) => *lease = revision,
+            None => return false,
+        }
+    }
+    crate::lease::release(&rooms.store, &meta.room, *lease).await;
+    true
+}
+
 /// Writes room `meta`, ended in `state` at `seq`, down, and tells other workers.
 pub async fn finish(rooms: &Rooms, meta: &RoomMeta, state: &Value, seq: u64) -> Result<(), RoomsError> {
     let log: Vec<Entry> = rooms

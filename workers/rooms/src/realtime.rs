@@ -9,7 +9,6 @@
 use crate::call::{Ask, Call, Forwarded};
 use crate::error::RoomsError;
 use crate::finish;
-use crate::lease;
 use crate::model::RoomMeta;
 use crate::room::blocking;
 use crate::seats;
@@ -292,20 +291,13 @@ impl LiveRoom {
         }
     }
 
-    /// Writes the finished room down (retrying, keeping the lease), then gives it up.
+    /// Writes the finished room down (see [`finish::finish_owned`]).
     async fn finish(&mut self, tick: u64, state: &Value, renew: &mut tokio::time::Interval) {
-        loop {
-            match finish::finish(&self.rooms, &self.meta, state, tick).await {
-                Ok(()) => break,
-                Err(e) => tracing::error!(room = %self.meta.room, error = %e, "finishing the room; retrying"),
-            }
-            renew.tick().await;
-            self.renew().await;
-            if self.stop {
-                return;
-            }
+        let (rooms, meta) = (&self.rooms, &self.meta);
+        if finish::finish_owned(rooms, meta, state, tick, &mut self.lease, renew).await {
+            tracing::info!(room = %meta.room, game = %meta.game, tick, "realtime room finished");
+        } else {
+            self.stop = true;
         }
-        lease::release(&self.rooms.store, &self.meta.room, self.lease).await;
-        tracing::info!(room = %self.meta.room, game = %self.meta.game, tick, "realtime room finished");
     }
 }

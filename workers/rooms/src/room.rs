@@ -9,7 +9,6 @@
 use crate::call::{Ask, Call, Forwarded};
 use crate::error::RoomsError;
 use crate::finish;
-use crate::lease;
 use crate::model::{Entry, RoomMeta, now_ms};
 use crate::seats;
 use crate::shared::Rooms;
@@ -249,21 +248,14 @@ impl Room {
         }
     }
 
-    /// Writes the finished room down, retrying (and keeping the lease) until it is.
+    /// Writes the finished room down (see [`finish::finish_owned`]).
     async fn finish(&mut self, renew: &mut tokio::time::Interval) {
-        loop {
-            match finish::finish(&self.rooms, &self.meta, &self.state, self.seq).await {
-                Ok(()) => break,
-                Err(e) => tracing::error!(room = %self.meta.room, error = %e, "finishing the room; retrying"),
-            }
-            renew.tick().await;
-            self.renew().await;
-            if self.lost {
-                return;
-            }
+        let (rooms, meta) = (&self.rooms, &self.meta);
+        if finish::finish_owned(rooms, meta, &self.state, self.seq, &mut self.lease, renew).await {
+            tracing::info!(room = %meta.room, game = %meta.game, seq = self.seq, "room finished");
+        } else {
+            self.lost = true;
         }
-        lease::release(&self.rooms.store, &self.meta.room, self.lease).await;
-        tracing::info!(room = %self.meta.room, game = %self.meta.game, seq = self.seq, "room finished");
     }
 }
 
