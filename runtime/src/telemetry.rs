@@ -40,7 +40,8 @@ pub struct Telemetry {
 }
 
 impl Telemetry {
-    /// Logs to stderr with `filter` (see [`log_filter`]) as `format` (`json`, else text),
+    /// Logs to stderr with `filter` (see [`log_filter`]) as `format` (`json`, else text,
+    /// coloured only on a terminal),
     /// and exports spans as `service` (e.g. `chorus-bridge`) to the OTLP/HTTP collector at
     /// `endpoint` (e.g. `http://otel-collector:4318`), if any.
     pub fn init(
@@ -49,7 +50,11 @@ impl Telemetry {
         format: &str,
         endpoint: Option<&str>,
     ) -> Result<Telemetry, TelemetryError> {
-        let logs = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+        // Colours only for a person at a terminal: a log file or a collector gets plain text.
+        let colour = std::io::IsTerminal::is_terminal(&std::io::stderr());
+        let logs = tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_ansi(colour);
         let logs = if format == "json" {
             logs.json().boxed()
         } else {
