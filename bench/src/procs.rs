@@ -83,6 +83,38 @@ pub async fn jetstream_server(program: &Path, scratch: &Path) -> Result<(Server,
     Ok((nats, format!("nats://127.0.0.1:{port}")))
 }
 
+/// One `chorus-rooms` replica (`program`) on the nats-server at `nats_url` and the database
+/// `database_url`, with the game files in `games_dir`, `extra` settings, its log in
+/// `scratch/rooms.log`, serving: the replica and its `/metrics` address. What the rooms
+/// benches start.
+#[allow(dead_code)]
+pub async fn rooms_replica(
+    program: &Path,
+    nats_url: &str,
+    database_url: &str,
+    games_dir: &str,
+    extra: &[(&str, String)],
+    scratch: &Path,
+) -> Result<(Server, std::net::SocketAddr)> {
+    let http: std::net::SocketAddr = ([127, 0, 0, 1], free_port()?).into();
+    let mut env = vec![
+        ("CHORUS_NATS_URL", nats_url.to_string()),
+        ("DATABASE_URL", database_url.to_string()),
+        ("CHORUS_WORKER_HTTP_ADDR", http.to_string()),
+        ("CHORUS_GAMES_DIR", games_dir.to_string()),
+        ("CHORUS_LOG", "warn".to_string()),
+    ];
+    for (key, value) in extra {
+        env.retain(|(k, _)| k != key);
+        env.push((key, value.clone()));
+    }
+    let mut rooms = Server::spawn("chorus-rooms", program, &[], &env, scratch.join("rooms.log"))?;
+    rooms
+        .wait_http_ok(http, "/readyz", Duration::from_secs(30))
+        .await?;
+    Ok((rooms, http))
+}
+
 /// A running server; stopped (SIGTERM, then SIGKILL) when dropped.
 pub struct Server {
     /// Name used in messages.

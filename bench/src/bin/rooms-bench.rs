@@ -15,7 +15,7 @@ mod procs;
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use futures_util::StreamExt;
-use procs::{Server, TempDir, cpu_seconds, free_port};
+use procs::{TempDir, cpu_seconds};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -107,24 +107,6 @@ fn quantile_ms(before: &[(f64, u64)], after: &[(f64, u64)], q: f64) -> (f64, u64
     (f64::NAN, total)
 }
 
-/// `text` without terminal colour sequences (`ESC [ … m`), as a log file may hold them.
-fn strip_ansi(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 async fn scrape(addr: SocketAddr) -> Result<String> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut s = tokio::net::TcpStream::connect(addr).await?;
@@ -139,7 +121,6 @@ async fn main() -> Result<()> {
     let args = Args::parse();
     let scratch = TempDir::new()?;
     let (nats, nats_url) = procs::jetstream_server(&args.nats_server, scratch.path()).await?;
-    let http: SocketAddr = ([127, 0, 0, 1], free_port()?).into();
     let games = match args.rules.as_str() {
         "js" => {
             let dir = scratch.path().join("games");
@@ -150,29 +131,21 @@ async fn main() -> Result<()> {
         }
         _ => "games".to_string(),
     };
-    let mut env = vec![
-        ("CHORUS_NATS_URL", nats_url.clone()),
-        ("DATABASE_URL", args.database_url.clone()),
-        ("CHORUS_WORKER_HTTP_ADDR", http.to_string()),
-        ("CHORUS_GAMES_DIR", games),
-        ("CHORUS_LOG", "warn,chorus_games=info".into()),
-    ];
+    let mut extra = vec![("CHORUS_LOG", "warn,chorus_games=info".to_string())];
     if let Some(t) = args.tick_threads {
-        env.push(("CHORUS_ROOMS_TICK_THREADS", t.to_string()));
+        extra.push(("CHORUS_ROOMS_TICK_THREADS", t.to_string()));
     }
-    let mut rooms = Server::spawn(
-        "chorus-rooms",
+    let (mut rooms, http) = procs::rooms_replica(
         &args.rooms_bin,
-        &[],
-        &env,
-        scratch.path().join("rooms.log"),
-    )?;
-    rooms
-        .wait_http_ok(http, "/readyz", Duration::from_secs(30))
-        .await?;
+        &nats_url,
+        &args.database_url,
+        &games,
+        &extra,
+        scratch.path(),
+    )
+    .await?;
     // The replica says which rules it loaded for the arena; the figures are for those.
     let log = std::fs::read_to_string(scratch.path().join("rooms.log")).unwrap_or_default();
-    let log = strip_ansi(&log);
     let loaded = log
         .lines()
         .filter(|l| l.contains("game loaded") && l.contains("arena"))

@@ -82,24 +82,15 @@ async fn main() -> Result<()> {
     procs::raise_nofile_limit();
     let scratch = TempDir::new()?;
     let (nats, nats_url) = procs::jetstream_server(&args.nats_server, scratch.path()).await?;
-    let rooms_http: SocketAddr = ([127, 0, 0, 1], free_port()?).into();
-    let rooms_env = [
-        ("CHORUS_NATS_URL", nats_url.clone()),
-        ("DATABASE_URL", args.database_url.clone()),
-        ("CHORUS_WORKER_HTTP_ADDR", rooms_http.to_string()),
-        ("CHORUS_GAMES_DIR", "games".into()),
-        ("CHORUS_LOG", "warn".into()),
-    ];
-    let mut rooms = Server::spawn(
-        "chorus-rooms",
+    let (mut rooms, _) = procs::rooms_replica(
         &args.rooms_bin,
+        &nats_url,
+        &args.database_url,
+        "games",
         &[],
-        &rooms_env,
-        scratch.path().join("rooms.log"),
-    )?;
-    rooms
-        .wait_http_ok(rooms_http, "/readyz", Duration::from_secs(30))
-        .await?;
+        scratch.path(),
+    )
+    .await?;
     let policy = scratch.path().join("policy.json");
     std::fs::write(&policy, POLICY)?;
     let http: SocketAddr = ([127, 0, 0, 1], free_port()?).into();
