@@ -14,12 +14,10 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { platform } from "../harness.js";
-import { launch, player, DESKTOP, MOBILE } from "./browser.js";
+import { launch, player, DESKTOP, MOBILE, SEEN, PASSWORD, signUpThroughPage } from "./browser.js";
 
 const T = { timeout: 120000 };
-const PASSWORD = "correct-horse-battery";
 /** How long a step may take to show on screen. */
-const SEEN = { timeout: 15000 };
 
 let p;
 let browser;
@@ -87,12 +85,7 @@ async function matchBoth(a, b, gameName, shots = false) {
 async function newPlayer(name, label, options) {
   const who = await player(browser, label, options);
   players.push(who);
-  await who.page.goto(p.url);
-  await who.page.getByRole("tab", { name: "Sign up" }).click();
-  await who.page.getByLabel("Name").fill(name);
-  await who.page.getByLabel("Password").fill(PASSWORD);
-  await who.page.getByRole("button", { name: "Create account" }).click();
-  await who.page.getByRole("heading", { name: "Lobby", level: 1 }).waitFor(SEEN);
+  await signUpThroughPage(who, p.url, name);
   return who;
 }
 

@@ -24,6 +24,22 @@ export function launch() {
 export const DESKTOP = { viewport: { width: 1280, height: 800 } };
 export const MOBILE = { viewport: { width: 375, height: 812 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
 
+/** The password every test player signs up with. */
+export const PASSWORD = "correct-horse-battery";
+
+/** How long a test waits for what a person would see. */
+export const SEEN = { timeout: 15000 };
+
+/** Signs `who` (a {@link player}) up as `name` through the app at `url`, as a person does, and waits for the lobby. */
+export async function signUpThroughPage(who, url, name) {
+  await who.page.goto(url);
+  await who.page.getByRole("tab", { name: "Sign up" }).click();
+  await who.page.getByLabel("Name").fill(name);
+  await who.page.getByLabel("Password").fill(PASSWORD);
+  await who.page.getByRole("button", { name: "Create account" }).click();
+  await who.page.getByRole("heading", { name: "Lobby", level: 1 }).waitFor(SEEN);
+}
+
 /** Chromium's own line for a WebSocket that could not connect (a reconnect attempt). */
 const WS_FAILED = /^WebSocket connection to 'ws:\/\/127\.0\.0\.1:\d+\/core\/game\/v1\/real-time\/(private|public)' failed/;
 

@@ -18,10 +18,9 @@ import path from "node:path";
 import WebSocket from "ws";
 import { connect } from "../../chorus.js";
 import { platform, inbox, signUp } from "../harness.js";
-import { launch, player, DESKTOP, MOBILE, SHOTS } from "./browser.js";
+import { launch, player, DESKTOP, MOBILE, SHOTS, SEEN, signUpThroughPage } from "./browser.js";
 
 const T = { timeout: 120000 };
-const SEEN = { timeout: 15000 };
 const CODE = /^[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{6}$/;
 
 let p;
@@ -90,12 +89,7 @@ async function touchHold(who, name) {
 test("big screen shows a code and its QR; a phone claims it and its d-pad moves that player", T, async (t) => {
   // ── the big screen: a signed-up player, matched in the arena with a node client ──
   big = await newPage("bigscreen", DESKTOP);
-  await big.page.goto(p.url);
-  await big.page.getByRole("tab", { name: "Sign up" }).click();
-  await big.page.getByLabel("Name").fill("tvann");
-  await big.page.getByLabel("Password").fill("correct-horse-battery");
-  await big.page.getByRole("button", { name: "Create account" }).click();
-  await big.page.getByRole("heading", { name: "Lobby", level: 1 }).waitFor(SEEN);
+  await signUpThroughPage(big, p.url, "tvann");
   await big.page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Play", exact: true }).click();
   await big.page.getByRole("radio", { name: /Coin arena/ }).check();
   await big.page.getByRole("button", { name: "Find a match" }).click();
@@ -258,12 +252,7 @@ test("bad input: a wrong code and a reused code get clear messages; a claim floo
 
 test("tic-tac-toe on a big screen: its board takes no move; the phone plays the seat", T, async () => {
   const tv = await newPage("tv-ttt", DESKTOP);
-  await tv.page.goto(p.url);
-  await tv.page.getByRole("tab", { name: "Sign up" }).click();
-  await tv.page.getByLabel("Name").fill("tvtom");
-  await tv.page.getByLabel("Password").fill("correct-horse-battery");
-  await tv.page.getByRole("button", { name: "Create account" }).click();
-  await tv.page.getByRole("heading", { name: "Lobby", level: 1 }).waitFor(SEEN);
+  await signUpThroughPage(tv, p.url, "tvtom");
   await tv.page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Play", exact: true }).click();
   await tv.page.getByRole("radio", { name: /Tic-tac-toe/ }).check();
   await tv.page.getByRole("button", { name: "Find a match" }).click();

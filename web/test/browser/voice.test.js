@@ -17,11 +17,9 @@ import { chromium } from "playwright-core";
 import WebSocket from "ws";
 import { connect } from "../../chorus.js";
 import { platform, signUp } from "../harness.js";
-import { player, DESKTOP, MOBILE, SHOTS } from "./browser.js";
+import { player, DESKTOP, MOBILE, SHOTS, SEEN, PASSWORD, signUpThroughPage } from "./browser.js";
 
 const T = { timeout: 120000 };
-const PASSWORD = "correct-horse-battery";
-const SEEN = { timeout: 15000 };
 /** Reaching `connected` and hearing audio may take ICE a little longer. */
 const MEDIA_MS = 30000;
 const MEDIA = { timeout: MEDIA_MS };
@@ -59,12 +57,7 @@ function assertClean() {
 async function newPlayer(on, name, label, options) {
   const who = await player(on, label, options);
   players.push(who);
-  await who.page.goto(p.url);
-  await who.page.getByRole("tab", { name: "Sign up" }).click();
-  await who.page.getByLabel("Name").fill(name);
-  await who.page.getByLabel("Password").fill(PASSWORD);
-  await who.page.getByRole("button", { name: "Create account" }).click();
-  await who.page.getByRole("heading", { name: "Lobby", level: 1 }).waitFor(SEEN);
+  await signUpThroughPage(who, p.url, name);
   who.id = await who.page.evaluate(async () => (await import("/app/session.js")).session.user.id);
   return who;
 }
