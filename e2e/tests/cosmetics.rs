@@ -60,15 +60,8 @@ async fn a_skin_bought_in_the_store_is_seen_by_the_other_player() {
     assert_eq!(bought["op"], "reply", "{bought}");
 
     let players = json!([{"id": ann_id, "name": "ann"}, {"id": bob_id, "name": "bob"}]);
-    let created = worker
-        .request(
-            "int.rooms.create",
-            json!({"game": "arena", "players": players}).to_string().into(),
-        )
-        .await
-        .unwrap();
-    let created: Value = serde_json::from_slice(&created.payload).unwrap();
-    let rid = created["room"].as_str().unwrap();
+    let rid = common::create_room(&worker, "arena", players, false).await;
+    let rid = rid.as_str();
     // The grant travels on its own: subscribe once the bridge has it.
     let subject = format!("room.{rid}.state");
     let deadline = tokio::time::Instant::now() + WAIT;

@@ -89,15 +89,7 @@ async fn two_players_inputs_move_them_in_the_broadcast_state() {
     let mut bob = connect(&h, &bob_login).await;
 
     let players = json!([{"id": ann_id, "name": "ann"}, {"id": bob_id, "name": "bob"}]);
-    let created = worker
-        .request(
-            "int.rooms.create",
-            json!({"game": "arena", "players": players}).to_string().into(),
-        )
-        .await
-        .unwrap();
-    let created: Value = serde_json::from_slice(&created.payload).unwrap();
-    let rid = created["room"].as_str().unwrap().to_string();
+    let rid = common::create_room(&worker, "arena", players, false).await;
     let (state_subject, input_subject) = (format!("room.{rid}.state"), format!("room.{rid}.input"));
     subscribe_granted(&mut ann, &state_subject).await;
     subscribe_granted(&mut bob, &state_subject).await;

@@ -101,17 +101,7 @@ async fn two_players_play_tictactoe_to_a_win_through_the_bridge() {
     let mut bob = Seat::connect(h.http, &bob_login).await;
 
     let players = json!([{"id": ann_id, "name": "ann"}, {"id": bob_id, "name": "bob"}]);
-    let created = worker
-        .request(
-            "int.rooms.create",
-            json!({"game": "tictactoe", "players": players, "rated": true})
-                .to_string()
-                .into(),
-        )
-        .await
-        .unwrap();
-    let created: Value = serde_json::from_slice(&created.payload).unwrap();
-    let rid = created["room"].as_str().unwrap().to_string();
+    let rid = common::create_room(&worker, "tictactoe", players, true).await;
     let subject = format!("room.{rid}.state");
     ann.subscribe_granted(&subject).await;
     bob.subscribe_granted(&subject).await;

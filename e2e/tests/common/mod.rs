@@ -151,3 +151,18 @@ impl BridgeProcess {
         BridgeProcess { process, http, tcp }
     }
 }
+
+/// `int.rooms.create` of `game` for `players` (`[{id, name}]`), as the matchmaker asks it
+/// on `worker`: the new room's id.
+pub async fn create_room(worker: &async_nats::Client, game: &str, players: Value, rated: bool) -> String {
+    let body = json!({"game": game, "players": players, "rated": rated});
+    let reply = worker
+        .request("int.rooms.create", body.to_string().into())
+        .await
+        .unwrap();
+    let created: Value = serde_json::from_slice(&reply.payload).unwrap();
+    created["room"]
+        .as_str()
+        .unwrap_or_else(|| panic!("int.rooms.create: {created}"))
+        .to_string()
+}

@@ -50,17 +50,7 @@ async fn killing_the_owner_loses_no_move_and_doubles_none() {
     let mut b = replica("b", &nats, &db).await;
     let client = async_nats::connect(nats.url()).await.unwrap();
 
-    let players = json!([{"id": "ann", "name": "Ann"}, {"id": "bob", "name": "Bob"}]);
-    let created = client
-        .request(
-            "int.rooms.create",
-            json!({"game": "tictactoe", "players": players, "rated": true})
-                .to_string()
-                .into(),
-        )
-        .await
-        .unwrap();
-    let created: Value = serde_json::from_slice(&created.payload).unwrap();
+    let created = common::create(&client, "tictactoe", &["ann", "bob"], true).await;
     let rid = created["room"].as_str().unwrap().to_string();
     let mut states = client.subscribe(format!("room.{rid}.state")).await.unwrap();
     let mut finished = client.subscribe("evt.rooms.finished").await.unwrap();
@@ -189,17 +179,7 @@ async fn a_live_realtime_room_resumes_within_2_s_of_its_owner_s_kill_and_seq_onl
     let mut a = replica("a", &nats, &db).await;
     let mut b = replica("b", &nats, &db).await;
     let client = async_nats::connect(nats.url()).await.unwrap();
-    let players = json!([{"id": "ann", "name": "Ann"}, {"id": "bob", "name": "Bob"}]);
-    let created = client
-        .request(
-            "int.rooms.create",
-            json!({"game": "arena", "players": players, "rated": false})
-                .to_string()
-                .into(),
-        )
-        .await
-        .unwrap();
-    let created: Value = serde_json::from_slice(&created.payload).unwrap();
+    let created = common::create(&client, "arena", &["ann", "bob"], false).await;
     let rid = created["room"].as_str().unwrap().to_string();
     let mut states = client.subscribe(format!("room.{rid}.state")).await.unwrap();
     chorus_runtime::bus::round_trip(&client, std::time::Duration::from_secs(10))

@@ -54,26 +54,7 @@ impl Stack {
 
     /// `int.rooms.create` of `game` for `players` (ids; names are the ids in capitals).
     pub async fn create(&self, game: &str, players: &[&str], rated: bool) -> Value {
-        let players: Vec<Value> = players
-            .iter()
-            .map(|p| json!({"id": p, "name": p.to_uppercase()}))
-            .collect();
-        let reply = self
-            .client
-            .request(
-                "int.rooms.create",
-                json!({"game": game, "players": players, "rated": rated})
-                    .to_string()
-                    .into(),
-            )
-            .await
-            .unwrap();
-        assert!(
-            reply.headers.is_none(),
-            "create failed: {}",
-            String::from_utf8_lossy(&reply.payload)
-        );
-        serde_json::from_slice(&reply.payload).unwrap()
+        create(&self.client, game, players, rated).await
     }
 
     /// `subject` called by `user`, as a bridge forwards it: `Ok(reply)` or `Err(code)`.
@@ -91,6 +72,26 @@ pub fn count(metrics: &Metrics, name: &str, labels: &str) -> u64 {
         .lines()
         .find_map(|l| l.strip_prefix(prefix.as_str()).map(|n| n.parse().unwrap()))
         .unwrap_or(0)
+}
+
+/// `int.rooms.create` of `game` for `players` (ids; names are the ids in capitals) on
+/// `client`, as the matchmaker asks it: the reply.
+pub async fn create(client: &async_nats::Client, game: &str, players: &[&str], rated: bool) -> Value {
+    let players: Vec<Value> = players
+        .iter()
+        .map(|p| json!({"id": p, "name": p.to_uppercase()}))
+        .collect();
+    let body = json!({"game": game, "players": players, "rated": rated});
+    let reply = client
+        .request("int.rooms.create", body.to_string().into())
+        .await
+        .unwrap();
+    assert!(
+        reply.headers.is_none(),
+        "create failed: {}",
+        String::from_utf8_lossy(&reply.payload)
+    );
+    serde_json::from_slice(&reply.payload).unwrap()
 }
 
 /// `subject` called by `user` on `client`, as a bridge forwards it.
