@@ -33,10 +33,13 @@ import {
   stamp,
   tickMs,
 } from "./netcode.js";
+import { holdable } from "./hold.js";
 
 const ASSETS = new URL("../assets/", import.meta.url);
 const SOUNDS = ["coin", "bump", "win"];
 const MUTE_KEY = "chorus.arena.muted";
+/** A tap on the on-screen pad still holds its direction this long (a nudge, not nothing). */
+const MIN_HOLD_MS = 150;
 
 /** Keys (KeyboardEvent.code, so WASD works on any layout) and the direction each holds. */
 const KEYS = {
@@ -151,7 +154,7 @@ export class ChorusArena extends HTMLElement {
     this.sprites = { coin: sprite("coin.svg"), disc: sprite("disc.svg") };
     this.running = false;
     this.keys = new Map(); // key code -> direction
-    this.pads = new Map(); // pointer id -> direction
+    this.pads = new Map(); // held pad button (hold.js id) -> direction
     this.muted = readMuted();
     this.audio = null;
     this.last = {};
@@ -379,33 +382,16 @@ export class ChorusArena extends HTMLElement {
     });
     for (const btn of this.shadowRoot.querySelectorAll(".pad button")) {
       const d = btn.dataset.dir;
-      btn.addEventListener("pointerdown", (e) => {
-        e.preventDefault();
-        try {
-          btn.setPointerCapture(e.pointerId);
-        } catch {
-          // a synthetic pointer
-        }
-        this.unlockAudio();
-        this.pads.set(e.pointerId, d);
-        this.steer();
-      });
-      const up = (e) => {
-        if (this.pads.get(e.pointerId) === d && this.pads.delete(e.pointerId)) this.steer();
-      };
-      btn.addEventListener("pointerup", up);
-      btn.addEventListener("pointercancel", up);
-      btn.addEventListener("lostpointercapture", up);
-      btn.addEventListener("contextmenu", (e) => e.preventDefault());
-      // Activated without a pointer (keyboard, a screen reader): a short step that way.
-      btn.addEventListener("click", (e) => {
-        if (e.detail !== 0) return;
-        const id = `click-${d}`;
-        this.pads.set(id, d);
-        this.steer();
-        setTimeout(() => {
+      holdable(btn, {
+        press: (id) => {
+          this.unlockAudio();
+          this.pads.set(id, d);
+          this.steer();
+        },
+        release: (id) => {
           if (this.pads.delete(id)) this.steer();
-        }, 250);
+        },
+        minHoldMs: MIN_HOLD_MS,
       });
     }
     this.$(".mute").addEventListener("click", () => {

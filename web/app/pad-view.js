@@ -17,6 +17,7 @@ import { session } from "./session.js";
 import { h } from "./dom.js";
 import { describe } from "./errors.js";
 import { direction } from "./netcode.js";
+import { holdable } from "./hold.js";
 import "./tictactoe-view.js";
 
 if (!document.querySelector("link[data-pad-css]")) {
@@ -302,27 +303,16 @@ class PadView extends HTMLElement {
 
   #press(id, dir) {
     this.#held.set(id, dir);
-    this.#pressedAt.set(id, performance.now());
     this.#steer();
   }
 
-  #pressedAt = new Map();
-
   #release(id) {
-    if (!this.#held.has(id)) return;
-    const left = MIN_HOLD_MS - (performance.now() - (this.#pressedAt.get(id) ?? 0));
-    const done = () => {
-      this.#pressedAt.delete(id);
-      if (this.#held.delete(id)) this.#steer();
-    };
-    if (left > 0) setTimeout(done, left);
-    else done();
+    if (this.#held.delete(id)) this.#steer();
   }
 
   #releaseAll() {
     if (!this.#held.size) return;
     this.#held.clear();
-    this.#pressedAt.clear();
     this.#steer();
   }
 
@@ -406,26 +396,7 @@ class PadView extends HTMLElement {
     const result = h("p", { class: "pad-result", role: "status", hidden: true });
     const buttons = ["up", "left", "right", "down"].map((dir) => {
       const b = h("button", { type: "button", class: `pad-btn ${dir}`, "aria-label": `Move ${dir}`, dataset: { dir } }, svgArrow(ARROWS[dir]));
-      b.addEventListener("pointerdown", (e) => {
-        e.preventDefault();
-        try {
-          b.setPointerCapture(e.pointerId);
-        } catch {
-          // a synthetic pointer
-        }
-        this.#press(`p${e.pointerId}`, dir);
-      });
-      const up = (e) => this.#release(`p${e.pointerId}`);
-      b.addEventListener("pointerup", up);
-      b.addEventListener("pointercancel", up);
-      b.addEventListener("lostpointercapture", up);
-      b.addEventListener("contextmenu", (e) => e.preventDefault());
-      // Activated without a pointer (keyboard, a screen reader): a short step that way.
-      b.addEventListener("click", (e) => {
-        if (e.detail !== 0) return;
-        this.#press(`c${dir}`, dir);
-        this.#release(`c${dir}`);
-      });
+      holdable(b, { press: (id) => this.#press(id, dir), release: (id) => this.#release(id), minHoldMs: MIN_HOLD_MS });
       return b;
     });
     const hasTilt = typeof window.DeviceOrientationEvent === "function";
