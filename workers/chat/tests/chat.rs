@@ -9,10 +9,7 @@ mod common;
 use async_nats::jetstream::stream::StorageType;
 use chorus_chat::Settings;
 use chorus_testkit::NatsServer;
-use common::{
-    User, call, code, histogram_count, ids, next_json, settings, start_accounts, start_chat,
-    start_chat_metered,
-};
+use common::{User, call, code, ids, next_json, settings, start_accounts, start_chat, start_chat_metered};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
@@ -22,7 +19,7 @@ async fn client(nats: &NatsServer) -> async_nats::Client {
 
 async fn subscribe(client: &async_nats::Client, subject: &str) -> async_nats::Subscriber {
     let sub = client.subscribe(subject.to_string()).await.unwrap();
-    chorus_runtime::bus::round_trip(&client, std::time::Duration::from_secs(10))
+    chorus_runtime::bus::round_trip(client, std::time::Duration::from_secs(10))
         .await
         .unwrap();
     sub
@@ -583,11 +580,11 @@ async fn a_direct_message_reaches_both_sides_and_their_history_only() {
     // What the send waited on is timed: the blocks request, and the bucket.
     let asked = r#"worker="chat",subject="int.friends.blocked",result="ok""#;
     assert_eq!(
-        histogram_count(&metrics, "chorus_worker_nats_request_seconds", asked),
+        metrics.histogram_count("chorus_worker_nats_request_seconds", asked),
         1
     );
     let stored = r#"worker="chat",bucket="chat",op="create""#;
-    assert_eq!(histogram_count(&metrics, "chorus_worker_kv_seconds", stored), 1);
+    assert_eq!(metrics.histogram_count("chorus_worker_kv_seconds", stored), 1);
     let event = json!({"event": "send", "message": sent});
     assert_eq!(next_json(&mut bob_inbox).await, event);
     assert_eq!(next_json(&mut ann_inbox).await, event, "the sender's other tabs");
@@ -676,7 +673,7 @@ async fn a_direct_message_fails_closed_when_blocks_cannot_be_checked() {
     assert_eq!(code(answer), "unavailable");
     let asked = r#"worker="chat",subject="int.friends.blocked",result="no_responders""#;
     assert_eq!(
-        histogram_count(&metrics, "chorus_worker_nats_request_seconds", asked),
+        metrics.histogram_count("chorus_worker_nats_request_seconds", asked),
         1
     );
     // Nothing was kept (and so nothing went out: a message fans out only once stored).

@@ -112,4 +112,15 @@ impl Metrics {
             .expect("writing to a String cannot fail");
         out
     }
+
+    /// How many observations the histogram `name` with exactly `labels` (as written in the
+    /// exposition, e.g. `worker="chat",op="get"`) holds, as a scrape would read it; 0 when it
+    /// has no such series. For tests of what a worker measures.
+    pub fn histogram_count(&self, name: &str, labels: &str) -> u64 {
+        let prefix = format!("{name}_count{{{labels}}} ");
+        self.encode()
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix.as_str()))
+            .map_or(0, |n| n.parse().unwrap_or(0))
+    }
 }

@@ -10,7 +10,7 @@ use futures_util::StreamExt;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
-use support::{bucket, fake_rooms, histogram_count, join, replica, replica_metered, settings};
+use support::{bucket, fake_rooms, join, replica, replica_metered, settings};
 
 /// The next `n` match notices on `user.*.match`, as (uid, notice, when it arrived).
 async fn notices(sub: &mut async_nats::Subscriber, n: usize) -> Vec<(String, Value, Instant)> {
@@ -196,16 +196,16 @@ async fn without_a_rooms_worker_players_wait_on_and_are_matched_when_it_comes() 
     assert_eq!(create["game"], "tictactoe");
     // Timed: the failed and the good request for a room, the bucket, and both players' wait.
     let rooms = |result| format!(r#"worker="mm",subject="int.rooms.create",result="{result}""#);
-    let asked = |result| histogram_count(&metrics, "chorus_worker_nats_request_seconds", &rooms(result));
+    let asked = |result| metrics.histogram_count("chorus_worker_nats_request_seconds", &rooms(result));
     assert!(asked("no_responders") >= 1);
     assert_eq!(asked("ok"), 1);
     let reads = r#"worker="mm",bucket="mm",op="get""#;
     assert!(
-        histogram_count(&metrics, "chorus_worker_kv_seconds", reads) >= 2,
+        metrics.histogram_count("chorus_worker_kv_seconds", reads) >= 2,
         "a join reads first"
     );
     assert_eq!(
-        histogram_count(&metrics, "chorus_worker_mm_wait_seconds", r#"worker="mm""#),
+        metrics.histogram_count("chorus_worker_mm_wait_seconds", r#"worker="mm""#),
         2
     );
 }

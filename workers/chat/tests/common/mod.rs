@@ -45,17 +45,6 @@ pub async fn start_chat_metered(nats: &NatsServer, settings: Settings) -> (Arc<C
     (chat, metrics)
 }
 
-/// The count of the histogram `name` with exactly these `labels` in `metrics`, 0 when
-/// it has no such series.
-pub fn histogram_count(metrics: &Metrics, name: &str, labels: &str) -> u64 {
-    let prefix = format!("{name}_count{{{labels}}} ");
-    metrics
-        .encode()
-        .lines()
-        .find_map(|l| l.strip_prefix(prefix.as_str()))
-        .map_or(0, |n| n.parse().unwrap())
-}
-
 /// Serves the accounts worker (accounts, friends, blocks) on `nats` over a fresh database.
 pub async fn start_accounts(nats: &NatsServer) -> TestDb {
     let db = TestDb::create().await;

@@ -49,17 +49,6 @@ pub async fn replica_metered(server: &NatsServer, settings: Settings) -> Arc<Met
     metrics
 }
 
-/// The count of the histogram `name` with exactly these `labels` in `metrics` (0 when
-/// it has no such series).
-pub fn histogram_count(metrics: &Metrics, name: &str, labels: &str) -> u64 {
-    let prefix = format!("{name}_count{{{labels}}} ");
-    metrics
-        .encode()
-        .lines()
-        .find_map(|l| l.strip_prefix(prefix.as_str()))
-        .map_or(0, |n| n.parse().unwrap())
-}
-
 /// [`replica`] with the games of `catalog`.
 pub async fn replica_with(server: &NatsServer, settings: Settings, catalog: Catalog) {
     static REPLICAS: AtomicUsize = AtomicUsize::new(0);

@@ -66,12 +66,10 @@ impl Stack {
 /// The count of the histogram `name` (without `chorus_worker_`) with `labels` (after
 /// `worker="rooms",`) on `metrics`, 0 when it has no such series.
 pub fn count(metrics: &Metrics, name: &str, labels: &str) -> u64 {
-    let prefix = format!(r#"chorus_worker_{name}_count{{worker="rooms",{labels}}} "#);
-    metrics
-        .encode()
-        .lines()
-        .find_map(|l| l.strip_prefix(prefix.as_str()).map(|n| n.parse().unwrap()))
-        .unwrap_or(0)
+    metrics.histogram_count(
+        &format!("chorus_worker_{name}"),
+        &format!(r#"worker="rooms",{labels}"#),
+    )
 }
 
 /// `int.rooms.create` of `game` for `players` (ids; names are the ids in capitals) on
