@@ -128,6 +128,12 @@ export interface SubOptions {
   restored?: () => void;
   /** The bridge refused or revoked the subscription; it is over. */
   error?: (err: ChorusError) => void;
+  /**
+   * The subject comes by a grant that may reach the bridge a little after the call that gave
+   * it (a chat channel's join, a voice channel's): a `forbidden` answer is asked again, with
+   * backoff, for up to this many ms before it counts.
+   */
+  grantWaitMs?: number;
 }
 
 /** Ends a subscription. `ready` settles on the bridge's first answer to it. */

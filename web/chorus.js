@@ -632,10 +632,13 @@ export class Chorus extends EventTarget {
    */
   sub(subject, handler, opts = {}) {
     let s = this.#subs.get(subject);
+    const grantUntil = opts.grantWaitMs > 0 ? Date.now() + opts.grantWaitMs : 0;
     if (!s) {
-      s = { pattern: subject, subject: null, entries: new Set() };
+      s = { pattern: subject, subject: null, entries: new Set(), grantUntil, grantRetryMs: 0 };
       this.#subs.set(subject, s);
       if (this.state === "connected") this.#sendSub(s);
+    } else {
+      s.grantUntil = Math.max(s.grantUntil, grantUntil);
     }
     let settle;
     const ready = new Promise((resolve, reject) => (settle = { resolve, reject }));
@@ -669,10 +672,23 @@ export class Chorus extends EventTarget {
         for (const entry of [...s.entries]) this.#entryLive(entry);
       },
       reject: (err) => {
+        if (err.code === "forbidden" && Date.now() < s.grantUntil) return this.#awaitGrant(s);
         if (err.code !== "unavailable" || !err.local) this.#endSub(s, err); // a lost link retries
       },
     });
     this.#sendRaw({ op: "sub", id, subject: s.subject });
+  }
+
+  /**
+   * A subject that comes by a grant, refused because the grant has not reached the bridge
+   * yet (it travels apart from the call that gave it): asked again, backing off (50 ms
+   * doubling to 1 s), until the wait its subscriber allowed (`grantWaitMs`) is over.
+   */
+  #awaitGrant(s) {
+    s.grantRetryMs = Math.min(Math.max(s.grantRetryMs * 2, 50), 1000);
+    setTimeout(() => {
+      if (this.#subs.get(s.pattern) === s && !s.live && this.state === "connected") this.#sendSub(s);
+    }, s.grantRetryMs);
   }
 
   #entryLive(entry) {

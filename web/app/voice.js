@@ -40,8 +40,8 @@ const SEND_RETRIES = [100, 200, 400, 800, 1600, 3200];
 const MAX_QUEUE = 64;
 /** Most bytes of an SDP accepted from a peer. */
 const MAX_SDP = 60000;
-/** Subscribing to `voice.{channel}` right after the join may wait for the grant likewise. */
-const SUB_RETRIES = [100, 250, 500, 1000, 2000];
+/** How long `voice.{channel}` may wait for its grant after the join (chorus.js retries). */
+const GRANT_WAIT_MS = 4000;
 
 /** A failure of the voice feature itself (not the platform's): the microphone, the browser. */
 export class VoiceError extends Error {
@@ -185,7 +185,7 @@ export class VoiceCall extends EventTarget {
       this.maxPeers = Math.max(2, Number(reply.max_peers) || 6);
       this.state = "joined";
       this.#applyMembers(reply.members);
-      this.#subscribeChannel(gen, 0);
+      this.#subscribeChannel(gen);
       const every = Math.max(1000, Number(reply.heartbeat_ms) || 5000);
       this.#beat = setInterval(() => this.#heartbeat(), every);
       this.#changed();
@@ -264,19 +264,16 @@ export class VoiceCall extends EventTarget {
 
   // ── membership ──────────────────────────────────────────────────────────────────────
 
-  /** The channel's events (`joined`/`left`); the grant may lag the join a little: retried. */
-  #subscribeChannel(gen, attempt) {
+  /** The channel's events (`joined`/`left`); the grant may lag the join a little (chorus.js waits for it). */
+  #subscribeChannel(gen) {
     const off = this.#c.sub(`voice.${this.#channel}`, (ev) => this.#onChannelEvent(ev), {
+      grantWaitMs: GRANT_WAIT_MS,
       restored: () => this.#resync(false),
       error: (err) => {
         if (gen !== this.#gen || this.#offChannel !== off) return;
         this.#offChannel = null;
-        if (err.code === "forbidden" && attempt < SUB_RETRIES.length) {
-          setTimeout(() => gen === this.#gen && this.#subscribeChannel(gen, attempt + 1), SUB_RETRIES[attempt]);
-        } else if (err.code === "revoked") {
-          // Timed out or removed: the heartbeat finds out and joins again.
-          this.#heartbeat();
-        }
+        // Timed out or removed: the heartbeat finds out and joins again.
+        if (err.code === "revoked") this.#heartbeat();
       },
     });
     this.#offChannel = off;
@@ -332,7 +329,7 @@ export class VoiceCall extends EventTarget {
       if (gen !== this.#gen || this.state !== "joined") return;
       if (Array.isArray(reply.ice_servers)) this.#iceServers = reply.ice_servers;
       this.#applyMembers(reply.members);
-      if (!this.#offChannel) this.#subscribeChannel(gen, 0);
+      if (!this.#offChannel) this.#subscribeChannel(gen);
       if (restartIce) {
         for (const link of this.#links.values()) {
           if (link.pc.connectionState !== "connected") link.pc.restartIce();

@@ -60,30 +60,14 @@ test("a DM arrives on the recipient's inbox ({self}), and in DM history", T, asy
   assert.equal(messages[0].text, "psst");
 });
 
-/**
- * Subscribes with `subscribe()` until the bridge takes it: a worker's grant reaches the
- * bridges asynchronously, so the first try after the call that granted it may still be
- * refused `forbidden`. Any other refusal, or still none after 5 s, fails.
- */
-async function onceGranted(subscribe) {
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    const sub = subscribe();
-    try {
-      await sub.ready;
-      return sub;
-    } catch (e) {
-      if (e.code !== "forbidden" || Date.now() > deadline) throw e;
-    }
-  }
-}
-
 test("a channel's grant lets its member subscribe; leaving revokes it and tells the handler", T, async () => {
-  await ann.chat.join("den");
   const live = inbox();
   let revoked;
   const ended = new Promise((resolve) => (revoked = resolve));
-  await onceGranted(() => ann.chat.on("den", live.push, { error: revoked }));
+  // Asked before the join: refused until the join's grant reaches the bridge, then taken.
+  const sub = ann.chat.on("den", live.push, { error: revoked, grantWaitMs: 5000 });
+  await ann.chat.join("den");
+  await sub.ready;
   await ann.chat.send("den", "anyone?");
   assert.equal((await live.next()).data.message.text, "anyone?");
   await ann.chat.leave("den");
