@@ -221,10 +221,7 @@ impl Channels {
         &self,
         channel: &str,
         mut f: impl FnMut(&mut Channel) -> Result<Option<T>, VoiceError>,
-    ) -> Result<Option<T>, VoiceError>
-    where
-        T: Sized,
-    {
+    ) -> Result<Option<T>, VoiceError> {
         let key = chan_key(channel);
         for _ in 0..CAS_ATTEMPTS {
             let entry = self
